@@ -89,10 +89,18 @@ if os.uname().machine in ("aarch64", "arm64"):
     _SYS_PIVOT_ROOT = 41
 
 
+class SyscallError(RuntimeFailure):
+    """A ``RuntimeFailure`` that keeps the kernel's errno, for callers that tolerate some."""
+
+    def __init__(self, message: str, errno: int = 0) -> None:
+        super().__init__(message)
+        self.errno = errno
+
+
 def _check(result: int, syscall: str, target: str) -> None:
     if result < 0:
         err = ctypes.get_errno()
-        raise RuntimeFailure.from_oserror(syscall, target, OSError(err, os.strerror(err)))
+        raise SyscallError(f"{syscall} {target}: {os.strerror(err)}", err)
 
 
 def _b(value: str | os.PathLike[str] | None) -> bytes | None:

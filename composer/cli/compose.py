@@ -1,0 +1,252 @@
+"""The Compose commands: up, down, ps, logs, start, stop, rm, version.
+
+Thin by design (STYLE.md): each command builds options, calls one library
+function, renders the result. Read-only commands (ps, logs) avoid importing
+the Compose model and the planner.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from typing import Annotated, Any, Optional
+
+import typer
+
+from composer.cli.context import GlobalOptions
+
+FINAL = {"Created", "Started", "Healthy", "Running", "Stopped", "Removed", "Recreated", "Exited"}
+COLORS = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+
+
+def _opts(ctx: typer.Context) -> GlobalOptions:
+    return ctx.obj["options"]  # type: ignore[no-any-return]
+
+
+def reporter(kind: str, name: str, status: str) -> None:
+    mark = "✔" if status in FINAL else "⠿"
+    typer.echo(f" {mark} {kind} {name}  {status}", err=True)
+
+
+def _prefixer(names: list[str], color: bool) -> Any:
+    width = max((len(n) for n in names), default=0)
+    palette = {n: COLORS[i % len(COLORS)] for i, n in enumerate(sorted(names))}
+
+    def prefix(name: str) -> str:
+        text = f"{name:<{width}}  | "
+        return f"\x1b[{palette.get(name, '0')}m{text}\x1b[0m" if color else text
+
+    return prefix
+
+
+def _print_lines(lines: Any, names: list[str], *, color: bool, no_prefix: bool = False,
+                 timestamps: bool = False) -> None:
+    prefix = _prefixer(names, color)
+    out = sys.stdout
+    for ln in lines:
+        text = ln.text if ln.text.endswith("\n") else ln.text + "\n"
+        stamp = f"{ln.time} " if timestamps else ""
+        out.write(("" if no_prefix else prefix(ln.container)) + stamp + text)
+        out.flush()
+
+
+def up(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument(help="Services to start")] = None,  # noqa: UP045
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run containers in the background")] = False,
+    no_deps: Annotated[bool, typer.Option("--no-deps", help="Don't start linked services")] = False,
+    force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate containers even if unchanged")] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Shutdown timeout in seconds")] = None,  # noqa: UP045
+    no_color: Annotated[bool, typer.Option("--no-color", help="Monochrome output")] = False,
+) -> None:
+    """Create and start containers."""
+    import anyio
+
+    from composer.engine import project as engine
+    from composer.image.store import ImageStore
+
+    g = _opts(ctx)
+    proj = g.load_project()
+    for warning in getattr(proj, "warnings", ()):
+        typer.echo(f"WARN[0000] {warning}", err=True)
+    paths = g.paths
+    opts = engine.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
+                            timeout=timeout)
+    recs = anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
+    if detach:
+        return
+    _attach(paths, proj.name, recs, timeout, color=not no_color and sys.stdout.isatty())
+
+
+def _attach(paths: Any, project: str, recs: list[dict[str, Any]], timeout: float | None, *, color: bool) -> None:
+    """Foreground up: print merged logs; Ctrl-C stops gracefully, a second one kills."""
+    from composer.engine import containers, logs
+    from composer.engine import project as engine
+
+    names = [r["name"] for r in recs]
+    lines, offsets = logs.snapshot(paths, recs)
+    _print_lines(lines, names, color=color)
+    interrupted = threading.Event()
+
+    def on_sigint(signum: int, frame: Any) -> None:
+        if interrupted.is_set():
+            typer.echo("Killing...", err=True)
+            engine.kill(paths, project, [r["service"] for r in recs])
+            return
+        interrupted.set()
+
+    old = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        follower = logs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid),
+                               stop=interrupted.is_set)
+        _print_lines(follower, names, color=color)
+        if interrupted.is_set():
+            typer.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+            engine.stop(paths, project, sorted({r["service"] for r in recs}), timeout, reporter)
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def down(
+    ctx: typer.Context,
+    volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove named volumes declared in the file and anonymous volumes")] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Shutdown timeout in seconds")] = None,  # noqa: UP045
+) -> None:
+    """Stop and remove containers, networks (and volumes with -v)."""
+    from composer.engine import project as engine
+
+    g = _opts(ctx)
+    name = g.project_name_and_services([])
+    engine.down(g.paths, name, remove_volumes=volumes, timeout=timeout, report=reporter)
+
+
+def ps(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Show all stopped containers")] = False,
+    format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only display IDs")] = False,
+    services_only: Annotated[bool, typer.Option("--services", help="Display services")] = False,
+) -> None:
+    """List containers."""
+    from composer.engine.ps import container_rows
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    rows = container_rows(g.paths, name, services or [], all_)
+    if quiet:
+        for r in rows:
+            typer.echo(r["ID"])
+    elif services_only:
+        for s in dict.fromkeys(r["Service"] for r in rows):
+            typer.echo(s)
+    elif format_ == "json":
+        for r in rows:
+            typer.echo(json.dumps(r, separators=(",", ":")))
+    elif format_ == "table":
+        cols = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
+        keys = ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"]
+        table = [cols] + [[_trunc(str(r[k]), k) for k in keys] for r in rows]
+        widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
+        for row in table:
+            typer.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    else:
+        from composer.errors import ConfigError
+
+        raise ConfigError(f"invalid --format {format_!r}: use table or json")
+
+
+def _trunc(value: str, key: str) -> str:
+    if key == "Command" and len(value) > 22:
+        return value[:20] + "…\""
+    return value
+
+
+def logs(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow log output")] = False,
+    tail: Annotated[str, typer.Option("--tail", "-n", help="Number of lines from the end (or 'all')")] = "all",
+    timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Show timestamps")] = False,
+    no_color: Annotated[bool, typer.Option("--no-color", help="Monochrome output")] = False,
+    no_prefix: Annotated[bool, typer.Option("--no-log-prefix", help="Don't print prefix in logs")] = False,
+) -> None:
+    """View output from containers."""
+    from composer.engine import containers, state
+    from composer.engine import logs as enginelogs
+    from composer.errors import ConfigError
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    paths = g.paths
+    recs = [r for r in state.container_records(paths, name) if not services or r["service"] in services]
+    if tail != "all" and not tail.lstrip("-").isdigit():
+        raise ConfigError(f"invalid --tail value {tail!r}: a number or 'all'")
+    n = None if tail == "all" or int(tail) < 0 else int(tail)
+    color = not no_color and sys.stdout.isatty()
+    names = [r["name"] for r in recs]
+    lines, offsets = enginelogs.snapshot(paths, recs, n)
+    _print_lines(lines, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
+    if follow:
+        stream = enginelogs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid))
+        try:
+            _print_lines(stream, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
+        except KeyboardInterrupt:
+            pass
+
+
+def start(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045
+    """Start existing containers."""
+    from composer.engine import project as engine
+
+    g = _opts(ctx)
+    engine.start(g.paths, g.project_name_and_services(services or []), services or [], reporter)
+
+
+def stop(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Shutdown timeout in seconds")] = None,  # noqa: UP045
+) -> None:
+    """Stop running containers without removing them."""
+    from composer.engine import project as engine
+
+    g = _opts(ctx)
+    engine.stop(g.paths, g.project_name_and_services(services or []), services or [], timeout, reporter)
+
+
+def rm(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    force: Annotated[bool, typer.Option("--force", "-f", help="Don't ask to confirm removal")] = False,
+    stop_: Annotated[bool, typer.Option("--stop", "-s", help="Stop the containers, if required, before removing")] = False,
+    volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove anonymous volumes attached to containers")] = False,
+) -> None:
+    """Remove stopped service containers."""
+    from composer.engine import project as engine
+
+    g = _opts(ctx)
+    removed = engine.rm(g.paths, g.project_name_and_services(services or []), services or [],
+                        stop_first=stop_, remove_volumes=volumes, report=reporter)
+    if not removed:
+        typer.echo("No stopped containers", err=True)
+
+
+def version(short: Annotated[bool, typer.Option("--short", help="Shows only the version number")] = False) -> None:
+    """Show the composer version."""
+    from composer import __version__
+
+    typer.echo(__version__ if short else f"composer version v{__version__}")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(up)
+    app.command()(down)
+    app.command()(ps)
+    app.command()(logs)
+    app.command()(start)
+    app.command()(stop)
+    app.command()(rm)
+    app.command()(version)

@@ -1,0 +1,96 @@
+"""What every command needs from the global options: roots, files, the project.
+
+Read-only commands (``ps``, ``logs``) find the project name without building
+the Compose model (DESIGN.md: they must start fast), reading only the
+top-level ``name`` and the service names of the compose file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from composer.errors import ServiceNotFoundError
+
+if TYPE_CHECKING:
+    from composer.engine.state import Paths
+    from composer.schema.model import Project
+
+
+@dataclass
+class GlobalOptions:
+    files: list[Path] = field(default_factory=list)
+    project_name: str | None = None
+    project_directory: Path | None = None
+    root: Path | None = None
+    profiles: list[str] = field(default_factory=list)
+
+    @property
+    def paths(self) -> Paths:
+        from composer.engine.state import Paths
+
+        return Paths.from_root(self.root)
+
+    def options(self) -> Any:
+        from composer.schema import ProjectOptions
+
+        return ProjectOptions(
+            working_dir=Path.cwd(),
+            environ=dict(os.environ),
+            files=tuple(self.files),
+            project_name=self.project_name,
+            project_directory=self.project_directory,
+            profiles=tuple(self.profiles),
+        )
+
+    def load_project(self) -> Project:
+        from composer.schema import load_project
+
+        return load_project(self.options())
+
+    def _light(self) -> tuple[str, list[str] | None]:
+        """(project name, service names or None if no file) without the Compose model."""
+        from composer.schema import find_compose_file, normalize_project_name
+
+        explicit = self.project_name or os.environ.get("COMPOSE_PROJECT_NAME")
+        try:
+            files = self.files or [find_compose_file(self.project_directory or Path.cwd())]
+        except Exception:
+            if explicit:
+                return normalize_project_name(explicit), None
+            raise
+        import yaml
+
+        doc: Any = {}
+        try:
+            with open(files[0]) as fh:
+                doc = yaml.safe_load(fh) or {}
+        except (OSError, yaml.YAMLError):
+            doc = {}
+        services: list[str] = []
+        for f in files:
+            try:
+                with open(f) as fh:
+                    d = yaml.safe_load(fh) or {}
+                services += list((d.get("services") or {}).keys())
+            except (OSError, yaml.YAMLError, AttributeError):
+                pass
+        name = explicit
+        if not name and isinstance(doc, dict) and isinstance(doc.get("name"), str) and "$" not in doc["name"]:
+            name = doc["name"]
+        if not name and isinstance(doc, dict) and isinstance(doc.get("name"), str):
+            return self.load_project().name, services
+        if not name:
+            base = self.project_directory or Path(files[0]).absolute().parent
+            name = Path(base).absolute().name
+        return normalize_project_name(name), services
+
+    def project_name_and_services(self, selected: list[str]) -> str:
+        name, services = self._light()
+        if services is not None:
+            for s in selected:
+                if s not in services:
+                    raise ServiceNotFoundError(f"no such service: {s}")
+        return name

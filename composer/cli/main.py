@@ -1,0 +1,66 @@
+"""The ``composer`` command line: global options, sub-apps, one error boundary.
+
+Every ComposerError is caught here, once, printed as one line on stderr, and
+mapped to its exit code; nothing below prints tracebacks at users.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from composer.cli.context import GlobalOptions
+
+app = typer.Typer(
+    name="composer",
+    help="Docker Compose, in Python, without Docker: define and run multi-container applications.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+@app.callback()
+def global_options(
+    ctx: typer.Context,
+    file: Annotated[Optional[list[Path]], typer.Option("--file", "-f", help="Compose configuration files")] = None,  # noqa: UP045
+    project_name: Annotated[Optional[str], typer.Option("--project-name", "-p", help="Project name")] = None,  # noqa: UP045
+    project_directory: Annotated[Optional[Path], typer.Option("--project-directory", help="Alternate working directory")] = None,  # noqa: UP045
+    root: Annotated[Optional[Path], typer.Option("--root", envvar="COMPOSER_ROOT", help="State root (default /var/lib/composer, run state in /run/composer)")] = None,  # noqa: UP045
+    profile: Annotated[Optional[list[str]], typer.Option("--profile", help="Enable a profile")] = None,  # noqa: UP045
+) -> None:
+    opts = GlobalOptions(
+        files=[f.absolute() for f in file or []],
+        project_name=project_name,
+        project_directory=project_directory.absolute() if project_directory else None,
+        root=root,
+        profiles=list(profile or []) or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p],
+    )
+    paths = opts.paths
+    ctx.obj = {"options": opts, "state_root": paths.state_root, "run_root": paths.run_root}
+
+
+def _register() -> None:
+    from composer.cli import compose
+    from composer.cli.image import image_app
+
+    compose.register(app)
+    app.add_typer(image_app, name="image", help="Manage images")
+
+
+def main(argv: list[str] | None = None) -> None:
+    from composer.errors import ComposerError
+
+    _register()
+    try:
+        app(args=argv, standalone_mode=True)
+    except ComposerError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

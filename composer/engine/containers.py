@@ -1,0 +1,173 @@
+"""One container's life on the host: create, start, stop, remove.
+
+A container is a directory under ``containers/<id>`` holding its OCI bundle
+and the engine's record (``container.json``). Starting it mounts the overlay
+rootfs (image snapshots as lower dirs, the container's own upper dir), creates
+its network namespace and wires one veth per network, then hands the bundle to
+the runtime, whose shim keeps the logs and records the exit code. Stopping
+sends the stop signal, then SIGKILL after the grace period, and releases the
+mounts and the namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import ipaddress
+import os
+import shutil
+import signal
+from pathlib import Path
+from typing import Any
+
+from composer.engine import networks, state
+from composer.engine.state import Paths
+from composer.errors import ContainerStartError, RuntimeFailure
+
+COMPOSE_VERSION = "2.40.3"  # the Docker Compose version whose labels we mirror
+
+
+def now_rfc3339() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def veth_name(container_id: str, network: str) -> str:
+    """Host-side veth name: unique per attachment, within IFNAMSIZ (15)."""
+    digest = hashlib.sha256(f"{container_id}/{network}".encode()).hexdigest()
+    return f"veth{digest[:10]}"
+
+
+def signal_number(name: str | None) -> int:
+    if not name:
+        return int(signal.SIGTERM)
+    name = name.upper()
+    if name.isdigit():
+        return int(name)
+    if not name.startswith("SIG"):
+        name = "SIG" + name
+    try:
+        return int(signal.Signals[name])
+    except KeyError:
+        from composer.errors import ConfigError
+
+        raise ConfigError(f"invalid stop signal {name}") from None
+
+
+def _is_mount(path: Path) -> bool:
+    try:
+        return os.path.ismount(path)
+    except OSError:
+        return False
+
+
+def mount_rootfs(paths: Paths, record: dict[str, Any]) -> Path:
+    from composer.runtime import syscalls
+
+    cdir = paths.container_dir(record["id"])
+    rootfs, upper, work = cdir / "rootfs", cdir / "upper", cdir / "work"
+    for d in (rootfs, upper, work):
+        d.mkdir(parents=True, exist_ok=True)
+    if _is_mount(rootfs):
+        return rootfs
+    lowers = ":".join(reversed(record["layers"]))  # overlay wants the top layer first
+    syscalls.mount("overlay", rootfs, "overlay", 0,
+                   f"lowerdir={lowers},upperdir={upper},workdir={work}")
+    return rootfs
+
+
+def release(paths: Paths, record: dict[str, Any]) -> None:
+    """Undo what start set up: veths, the network namespace, the rootfs mount."""
+    from composer.runtime import syscalls
+    from composer.runtime.net import links, netns
+
+    for net in record.get("networks", {}):
+        with contextlib.suppress(Exception):
+            links.disconnect(veth_name(record["id"], net))
+    netns.delete_netns(paths.netns_path(record["id"]))
+    rootfs = paths.container_dir(record["id"]) / "rootfs"
+    if _is_mount(rootfs):
+        with contextlib.suppress(RuntimeFailure):
+            syscalls.umount2(rootfs, syscalls.MNT_DETACH)
+
+
+def runtime_state(paths: Paths, container_id: str) -> Any:
+    from composer.runtime import api
+
+    return api.container_state(container_id, paths.runtime)
+
+
+def is_running(paths: Paths, container_id: str) -> bool:
+    st = runtime_state(paths, container_id)
+    return st is not None and st.status == "running"
+
+
+def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
+    """Mount, wire and run the container; returns the updated record."""
+    from composer.runtime import api
+    from composer.runtime.net import links, netns
+
+    cid = record["id"]
+    cdir = paths.container_dir(cid)
+    if is_running(paths, cid):
+        return record
+    old = api.container_state(cid, paths.runtime)
+    if old is not None:
+        api.delete_container(cid, paths.runtime)
+    release(paths, record)
+    try:
+        mount_rootfs(paths, record)
+        ns_path = paths.netns_path(cid)
+        netns.create_netns(ns_path)
+        for net_name, att in record.get("networks", {}).items():
+            net = networks.get_network(paths, net_name)
+            if net is None:
+                raise ContainerStartError(f"network {net_name} not found")
+            prefix = ipaddress.ip_network(net["subnet"]).prefixlen
+            links.connect(
+                ns_path,
+                net["bridge"],
+                veth_name(cid, net_name),
+                ipaddress.ip_interface(f"{att['ip']}/{prefix}"),
+                ipaddress.ip_address(net["gateway"]),
+            )
+        api.start_container(
+            cid, cdir, paths.runtime, cdir / f"{cid}-json.log",
+            cleanup_mounts=(cdir / "rootfs", ns_path),
+        )
+    except BaseException:
+        release(paths, record)
+        raise
+    record = dict(record, started_at=now_rfc3339())
+    state.save_container(paths, record)
+    return record
+
+
+def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None) -> int | None:
+    from composer.runtime import api
+
+    grace = record.get("stop_grace_period", 10.0) if timeout is None else timeout
+    code = None
+    if is_running(paths, record["id"]):
+        code = api.stop_container(
+            record["id"], paths.runtime, signal_number(record.get("stop_signal")), grace
+        )
+    release(paths, record)
+    return code
+
+
+def kill(paths: Paths, record: dict[str, Any], sig: int) -> None:
+    from composer.runtime import api
+
+    if is_running(paths, record["id"]):
+        api.kill_container(record["id"], paths.runtime, sig)
+
+
+def remove(paths: Paths, record: dict[str, Any]) -> None:
+    """Remove a stopped container: runtime state, bundle, writable layer, logs."""
+    from composer.runtime import api
+
+    stop(paths, record, timeout=0)
+    with contextlib.suppress(RuntimeFailure):
+        api.delete_container(record["id"], paths.runtime)
+    shutil.rmtree(paths.container_dir(record["id"]), ignore_errors=True)

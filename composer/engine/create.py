@@ -1,0 +1,195 @@
+"""From a service and its image to a created container (record + OCI bundle).
+
+Compose semantics live here: the container name ``<project>-<service>-<n>``,
+the ``com.docker.compose.*`` labels, the mounts a service asks for (binds
+resolved on the host, named volumes under the state root, tmpfs), the files
+Docker bind-mounts into every container (/etc/hosts, /etc/hostname,
+/etc/resolv.conf), and one address per network.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from composer.engine import bundle, networks, process, state
+from composer.engine.containers import COMPOSE_VERSION, now_rfc3339
+from composer.engine.state import Paths
+from composer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from composer.image.store import Image
+    from composer.schema.model import Project, Service
+
+
+def container_name(project: Project, service: Service, number: int) -> str:
+    return service.container_name or f"{project.name}-{service.name}-{number}"
+
+
+def _image_file(image: Image, rel: str) -> str:
+    """A file's text from the image, looking from the top layer down."""
+    for layer in reversed(image.layers):
+        path = Path(layer) / rel
+        if path.is_file():
+            try:
+                return path.read_text(errors="replace")
+            except OSError:
+                return ""
+    return ""
+
+
+def labels_for(project: Project, service: Service, number: int, image: Image, config_hash: str) -> dict[str, str]:
+    deps = ",".join(
+        f"{name}:{dep.condition}:{str(dep.restart).lower()}" for name, dep in service.depends_on.items()
+    )
+    return {
+        **dict(service.labels),
+        "com.docker.compose.config-hash": config_hash,
+        "com.docker.compose.container-number": str(number),
+        "com.docker.compose.depends_on": deps,
+        "com.docker.compose.image": image.id,
+        "com.docker.compose.oneoff": "False",
+        "com.docker.compose.project": project.name,
+        "com.docker.compose.project.config_files": ",".join(str(f) for f in project.config_files),
+        "com.docker.compose.project.working_dir": str(project.working_dir),
+        "com.docker.compose.service": service.name,
+        "com.docker.compose.version": COMPOSE_VERSION,
+    }
+
+
+def _mounts(paths: Paths, project: Project, service: Service, cid: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+    """OCI mounts for the service's volumes; also the named and anonymous volumes used."""
+    mounts: list[dict[str, Any]] = []
+    named: list[str] = []
+    anonymous: list[str] = []
+    for vol in service.volumes:
+        if vol.type == "bind":
+            src = Path(vol.source or "")
+            if not src.exists():
+                if not vol.bind_create_host_path:
+                    raise ConfigError(f"invalid mount config for type \"bind\": bind source path does not exist: {src}")
+                src.mkdir(parents=True, exist_ok=True)
+            mounts.append(bundle.bind_mount(src, vol.target, vol.read_only))
+        elif vol.type == "volume":
+            if vol.source:
+                decl = project.volumes.get(vol.source)
+                full = decl.name if decl is not None else vol.source
+                named.append(full)
+            else:
+                full = secrets.token_hex(32)
+                anonymous.append(full)
+            data = paths.volumes / full / "_data"
+            mounts.append(bundle.bind_mount(data, vol.target, vol.read_only))
+        elif vol.type == "tmpfs":
+            mounts.append(bundle.tmpfs_mount(vol.target, vol.tmpfs_size, vol.tmpfs_mode))
+        else:
+            raise ConfigError(f"services.{service.name}.volumes: type {vol.type} is not supported yet")
+    return mounts, named, anonymous
+
+
+def create(
+    paths: Paths, project: Project, service: Service, number: int, image: Image, config_hash: str
+) -> dict[str, Any]:
+    """Create the container's directory, bundle and record; nothing runs yet."""
+    from composer.engine import volumes
+
+    cid = secrets.token_hex(32)
+    name = container_name(project, service, number)
+    cdir = paths.container_dir(cid)
+    cdir.mkdir(parents=True)
+    cfg = image.config
+    hostname = service.hostname or cid[:12]
+    user = process.resolve_user(
+        service.user or cfg.user or None, _image_file(image, "etc/passwd"), _image_file(image, "etc/group")
+    )
+    args = process.command_line(service.entrypoint, service.command, cfg.entrypoint, cfg.cmd)
+    if not args:
+        raise ConfigError(f"service {service.name!r} has no command: the image sets no CMD and the service none")
+    env = process.environment(cfg.env, service.environment, {"HOSTNAME": hostname, "HOME": user.home})
+    mounts, named, anonymous = _mounts(paths, project, service, cid)
+    for vol in named + anonymous:
+        volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
+
+    nets: dict[str, dict[str, Any]] = {}
+    with networks.ipam_lock(paths):
+        taken: set[str] = set()
+        for key, opts in service.networks.items():
+            net = networks.get_network(paths, project.networks[key].name)
+            if net is None:
+                raise ConfigError(f"network {project.networks[key].name} not found")
+            ip = (opts.ipv4_address if opts is not None and opts.ipv4_address else None) or networks.allocate_address(paths, net, taken)
+            taken.add(ip)
+            aliases = [service.name, *(opts.aliases if opts is not None else [])]
+            nets[net["name"]] = {"ip": ip, "aliases": aliases, "gateway": net["gateway"], "key": key}
+        record: dict[str, Any] = {
+            "id": cid,
+            "name": name,
+            "project": project.name,
+            "service": service.name,
+            "number": number,
+            "created": now_rfc3339(),
+            "image": service.image,
+            "image_id": image.id,
+            "layers": [str(p) for p in image.layers],
+            "command": args,
+            "hostname": hostname,
+            "labels": labels_for(project, service, number, image, config_hash),
+            "networks": nets,
+            "ports": [p.model_dump() for p in service.ports],
+            "healthcheck": _healthcheck(service, image),
+            "stop_signal": service.stop_signal or cfg.stop_signal,
+            "stop_grace_period": service.stop_grace_period if service.stop_grace_period is not None else 10.0,
+            "restart": service.restart or "no",
+            "volumes": named,
+            "anonymous_volumes": anonymous,
+            "depends_on": {k: v.condition for k, v in service.depends_on.items()},
+        }
+        state.save_container(paths, record)
+
+    addresses = [n["ip"] for n in nets.values()]
+    (cdir / "hosts").write_text(bundle.hosts_file(hostname, addresses))
+    (cdir / "hostname").write_text(hostname + "\n")
+    (cdir / "resolv.conf").write_text(bundle.resolv_conf([n["gateway"] for n in nets.values()][:1] or ["127.0.0.1"]))
+    mounts += [
+        bundle.bind_mount(cdir / "hosts", "/etc/hosts"),
+        bundle.bind_mount(cdir / "hostname", "/etc/hostname"),
+        bundle.bind_mount(cdir / "resolv.conf", "/etc/resolv.conf"),
+    ]
+    spec = bundle.container_spec(
+        args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
+        hostname=hostname, netns_path=paths.netns_path(cid), mounts=mounts,
+        annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name},
+    )
+    state.write_json(cdir / "config.json", spec)
+    return record
+
+
+def _healthcheck(service: Service, image: Image) -> dict[str, Any] | None:
+    hc = service.healthcheck
+    if hc is not None:
+        if hc.disable or not hc.test or hc.test[0] == "NONE":
+            return None
+        return {
+            "test": list(hc.test),
+            "interval": hc.interval if hc.interval is not None else 30.0,
+            "timeout": hc.timeout if hc.timeout is not None else 30.0,
+            "retries": hc.retries if hc.retries is not None else 3,
+            "start_period": hc.start_period or 0.0,
+            "start_interval": getattr(hc, "start_interval", None) or 5.0,
+        }
+    ihc = image.config.healthcheck
+    if ihc and ihc.get("Test") and ihc["Test"][0] != "NONE":
+        ns = 1e9
+        return {
+            "test": list(ihc["Test"]),
+            "interval": (ihc.get("Interval") or 30 * ns) / ns,
+            "timeout": (ihc.get("Timeout") or 30 * ns) / ns,
+            "retries": ihc.get("Retries") or 3,
+            "start_period": (ihc.get("StartPeriod") or 0) / ns,
+            "start_interval": (ihc.get("StartInterval") or 5 * ns) / ns,
+        }
+    return None
+
+

@@ -1,0 +1,227 @@
+"""The project monitor: what a detached project needs a living process for.
+
+``python -m composer.engine.monitor STATE_ROOT RUN_ROOT PROJECT`` runs one per
+project (monitor_client starts it). It holds ``monitor/<project>.lock`` for
+its life and, from the container records on disk, keeps:
+
+- healthchecks of running containers, results in ``containers/<id>/health.json``;
+- published ports (a userland proxy per port, see docs/networking.md);
+- the embedded DNS server on each project network's gateway address.
+
+It rescans the records every half second and at once on SIGHUP, writes what
+it bound to ``monitor/<project>.status.json``, and exits when the project has
+had no running container for a few seconds. It never stops a container:
+killing it costs ports, DNS and healthchecks until the next composer command
+starts a new one, nothing else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import anyio
+from anyio.abc import TaskGroup
+
+from composer.engine import health, monitor_client, state
+from composer.engine.state import Paths
+from composer.errors import ComposerError
+
+log = logging.getLogger("composer.monitor")
+
+SCAN_INTERVAL = 0.5
+IDLE_EXIT = 3.0     # seconds without a running container before exiting
+STARTUP_GRACE = 15.0
+
+
+class Monitor:
+    def __init__(self, paths: Paths, project: str) -> None:
+        self.paths = paths
+        self.project = project
+        self.records: dict[str, dict[str, Any]] = {}
+        self.running: set[str] = set()
+        self.health_scopes: dict[str, anyio.CancelScope] = {}
+        self.port_scopes: dict[str, anyio.CancelScope] = {}
+        self.bound_ports: dict[str, list[dict[str, Any]]] = {}
+        self.port_errors: dict[str, str] = {}
+        self.dns_listeners: set[str] = set()
+        self.wakeup = anyio.Event()
+
+    # -- DNS view ---------------------------------------------------------
+    def resolve(self, client_ip: str, name: str) -> list[str]:
+        """Names visible to the container at ``client_ip``: its networks' members."""
+        client = next((r for r in self.records.values()
+                       if any(a.get("ip") == client_ip for a in r.get("networks", {}).values())), None)
+        if client is None:
+            return []
+        nets = set(client.get("networks", {}))
+        answers: list[str] = []
+        for cid in sorted(self.running):
+            rec = self.records.get(cid)
+            if rec is None:
+                continue
+            for net, att in rec.get("networks", {}).items():
+                if net not in nets:
+                    continue
+                names = {rec["name"].lower(), rec.get("hostname", "").lower(), cid[:12],
+                         *(a.lower() for a in att.get("aliases", []))}
+                if name in names and att["ip"] not in answers:
+                    answers.append(att["ip"])
+        return answers
+
+    # -- scanning ---------------------------------------------------------
+    def scan(self) -> None:
+        from composer.runtime.api import container_state
+
+        self.records = {r["id"]: r for r in state.container_records(self.paths, self.project)}
+        running = set()
+        for cid in self.records:
+            st = container_state(cid, self.paths.runtime)
+            if st is not None and st.status == "running":
+                running.add(cid)
+        self.running = running
+
+    def write_status(self) -> None:
+        state.write_json(monitor_client.status_path(self.paths, self.project), {
+            "pid": os.getpid(),
+            "ports": self.bound_ports,
+            "port_errors": self.port_errors,
+            "dns": sorted(self.dns_listeners),
+            "updated": time.time(),
+        })
+
+    async def reconcile(self, tg: TaskGroup, dns: Any) -> None:
+        for cid in list(self.health_scopes):
+            if cid not in self.running:
+                self.health_scopes.pop(cid).cancel()
+        for cid in list(self.port_scopes):
+            if cid not in self.running:
+                self.port_scopes.pop(cid).cancel()
+                self.bound_ports.pop(cid, None)
+        for cid in list(self.port_errors):
+            if cid not in self.records:
+                del self.port_errors[cid]
+        for cid in sorted(self.running):
+            rec = self.records[cid]
+            if rec.get("healthcheck") and cid not in self.health_scopes:
+                scope = anyio.CancelScope()
+                self.health_scopes[cid] = scope
+                tg.start_soon(self._health_loop, rec, scope)
+            if rec.get("ports") and cid not in self.port_scopes and cid not in self.port_errors:
+                await self._publish(tg, rec)
+        await self._dns_listen(dns)
+        self.write_status()
+
+    async def _dns_listen(self, dns: Any) -> None:
+        wanted = {att["gateway"] for cid in self.running
+                  for att in self.records[cid].get("networks", {}).values() if att.get("gateway")}
+        for gw in sorted(wanted - self.dns_listeners):
+            try:
+                await dns.add_listener((gw, 53))
+                self.dns_listeners.add(gw)
+            except ComposerError as exc:
+                log.warning("DNS on %s: %s", gw, exc)
+        for gw in sorted(self.dns_listeners - wanted):
+            await dns.remove_listener((gw, 53))
+            self.dns_listeners.discard(gw)
+
+    async def _publish(self, tg: TaskGroup, rec: dict[str, Any]) -> None:
+        from composer.runtime.net import ports
+
+        scope = anyio.CancelScope()
+        self.port_scopes[rec["id"]] = scope
+        target_ip = next(iter(rec["networks"].values()))["ip"] if rec.get("networks") else "127.0.0.1"
+        bound: list[dict[str, Any]] = []
+
+        async def run_all(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
+            with scope:
+                async with anyio.create_task_group() as inner:
+                    for p in rec["ports"]:
+                        fwd = ports.forward_udp if p.get("protocol") == "udp" else ports.forward_tcp
+                        host_ip = p.get("host_ip") or "0.0.0.0"
+                        host_port = int(p["published"]) if p.get("published") else 0
+                        actual = await inner.start(fwd, host_ip, host_port, target_ip, int(p["target"]))
+                        bound.append({"host_ip": host_ip, "host_port": actual, "target": int(p["target"]),
+                                      "protocol": p.get("protocol", "tcp")})
+                    task_status.started()
+
+        try:
+            await tg.start(run_all)
+            self.bound_ports[rec["id"]] = bound
+        except ComposerError as exc:
+            self.port_errors[rec["id"]] = str(exc)
+            self.port_scopes.pop(rec["id"], None)
+
+    async def _health_loop(self, rec: dict[str, Any], scope: anyio.CancelScope) -> None:
+        with scope:
+            await health.run_checks(self.paths, rec)
+
+    # -- main loop --------------------------------------------------------
+    async def run(self) -> None:
+        from composer.runtime.net.dns import DnsServer
+
+        dns = DnsServer()
+        started = time.monotonic()
+        idle_since: float | None = None
+        async with anyio.create_task_group() as tg:
+            await tg.start(dns.serve, [], self.resolve)
+            tg.start_soon(self._signals, tg)
+            while True:
+                self.scan()
+                await self.reconcile(tg, dns)
+                now = time.monotonic()
+                if self.running:
+                    idle_since = None
+                elif idle_since is None:
+                    idle_since = now
+                if (idle_since is not None and now - idle_since > IDLE_EXIT
+                        and (now - started > STARTUP_GRACE or not self.records)
+                        and now - started > IDLE_EXIT):
+                    break
+                self.wakeup = anyio.Event()
+                with anyio.move_on_after(SCAN_INTERVAL):
+                    await self.wakeup.wait()
+            tg.cancel_scope.cancel()
+
+    async def _signals(self, tg: TaskGroup) -> None:
+        with anyio.open_signal_receiver(signal.SIGHUP, signal.SIGTERM, signal.SIGINT) as signals:
+            async for signum in signals:
+                if signum == signal.SIGHUP:
+                    self.wakeup.set()
+                else:
+                    tg.cancel_scope.cancel()
+                    return
+
+
+def main(argv: list[str]) -> int:
+    state_root, run_root, project = Path(argv[0]), Path(argv[1]), argv[2]
+    paths = Paths(state_root, run_root)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s monitor[%(process)d] %(message)s")
+    paths.monitors.mkdir(parents=True, exist_ok=True)
+    fd = os.open(monitor_client.lock_path(paths, project), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return 0  # another monitor already looks after this project
+    pid_file = monitor_client.pid_path(paths, project)
+    pid_file.write_text(str(os.getpid()))
+    try:
+        anyio.run(Monitor(paths, project).run)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            monitor_client.status_path(paths, project).unlink()
+        with contextlib.suppress(FileNotFoundError):
+            pid_file.unlink()
+        os.close(fd)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

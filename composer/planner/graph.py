@@ -1,0 +1,75 @@
+"""The ``depends_on`` graph of a project and the orders derived from it.
+
+Edges point from a dependent to its dependency (``web -> db`` when web
+depends on db). Orders are deterministic: among services whose dependencies
+are satisfied, the lexicographically smallest comes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import networkx as nx
+
+from composer.errors import DependencyCycleError, ServiceNotFoundError
+from composer.schema.cycles import find_cycle as _find_cycle
+from composer.schema.model import Project
+
+
+def dependency_graph(project: Project) -> nx.DiGraph:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(project.services)
+    for name, service in project.services.items():
+        graph.add_edges_from((name, dep) for dep in service.depends_on if dep in project.services)
+    return graph
+
+
+def find_cycle(project: Project) -> list[str] | None:
+    """A cycle starting at its smallest service (``[a, b]`` for a -> b -> a), or None."""
+    return _find_cycle({name: list(s.depends_on) for name, s in project.services.items()})
+
+
+def select_services(project: Project, names: Sequence[str], with_deps: bool = True) -> list[str]:
+    """The named services (all when ``names`` is empty), plus their dependencies, in start order."""
+    _check_names(project, names)
+    if not names:
+        return start_order(project)
+    selected = _closure(project, names) if with_deps else set(names)
+    return _ordered(project, selected)
+
+
+def start_order(project: Project, names: Sequence[str] | None = None) -> list[str]:
+    """Dependencies first; ``names`` selects services and adds their dependencies."""
+    _check_names(project, names or ())
+    selected = _closure(project, names) if names else set(project.services)
+    return _ordered(project, selected)
+
+
+def stop_order(project: Project, names: Sequence[str] | None = None) -> list[str]:
+    """Dependents first; ``names`` restricts to those services (no dependencies added)."""
+    _check_names(project, names or ())
+    selected = set(names) if names else set(project.services)
+    return list(reversed(_ordered(project, selected)))
+
+
+def _check_names(project: Project, names: Sequence[str]) -> None:
+    for name in names:
+        if name not in project.services:
+            raise ServiceNotFoundError(f"no such service: {name}")
+
+
+def _closure(project: Project, names: Sequence[str]) -> set[str]:
+    graph = dependency_graph(project)
+    selected = set(names)
+    for name in names:
+        selected |= nx.descendants(graph, name)
+    return selected
+
+
+def _ordered(project: Project, selected: set[str]) -> list[str]:
+    """Lexicographic topological order of ``selected``, dependencies first."""
+    cycle = find_cycle(project)
+    if cycle is not None:
+        raise DependencyCycleError(cycle)
+    graph = dependency_graph(project).subgraph(selected).reverse(copy=True)
+    return list(nx.lexicographical_topological_sort(graph))

@@ -1,0 +1,117 @@
+"""Finding compose files and reading them as YAML.
+
+The YAML dialect is YAML 1.2's core schema as go-yaml reads it, not PyYAML's
+1.1 defaults: ``restart: no`` must stay the string ``"no"`` and dates stay
+strings. Duplicate keys are an error (go-yaml refuses them), and aliases are
+bounded so a "billion laughs" document cannot exhaust memory when later steps
+walk (and so expand) the tree.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from composer.errors import ConfigError
+
+DEFAULT_FILENAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
+
+# Real compose files have a few thousand nodes; this bounds alias expansion.
+MAX_NODES = 200_000
+
+_BOOL = "tag:yaml.org,2002:bool"
+_TIMESTAMP = "tag:yaml.org,2002:timestamp"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader with YAML 1.2 booleans, no timestamps, no duplicate keys."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)  # type: ignore[no-untyped-call]
+            if isinstance(key, str) and key != "<<" and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None,
+                    None,
+                    f'mapping key "{key}" already defined at line {seen[key] + 1}',
+                    key_node.start_mark,
+                )
+            if isinstance(key, str):
+                seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
+
+
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
+
+
+def find_compose_file(directory: Path) -> Path:
+    """The first default compose file name present in ``directory``."""
+    for name in DEFAULT_FILENAMES:
+        candidate = directory / name
+        if candidate.is_file():
+            return candidate
+    raise ConfigError("no configuration file provided: not found")
+
+
+def display_name(path: Path, working_dir: Path) -> str:
+    """The path as the user would type it: relative to their cwd when inside it."""
+    try:
+        return str(path.relative_to(working_dir))
+    except ValueError:
+        return str(path)
+
+
+def read_compose_file(path: Path, source: str) -> dict[str, Any]:
+    """Parse one file; the top level must be a mapping."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: no such file or directory") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {exc}") from exc
+    return parse_yaml(text, source)
+
+
+def parse_yaml(text: str, source: str) -> dict[str, Any]:
+    """Parse compose YAML text; errors name the source and the line."""
+    try:
+        data = yaml.load(text, Loader=_Loader)  # _Loader is a SafeLoader
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ConfigError(f"{source}: {line}{exc.problem or exc.context}") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{source}: {exc}") from exc
+    if data is None:
+        raise ConfigError(f"{source}: empty compose file")
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: top-level object must be a mapping")
+    _check_size(data, source)
+    return data
+
+
+def _check_size(data: object, source: str) -> None:
+    """Count nodes as a walk would see them (aliases expanded), up to MAX_NODES."""
+    stack: list[object] = [data]
+    count = 0
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_NODES:
+            raise ConfigError(
+                f"{source}: document too large after expanding aliases (over {MAX_NODES} nodes)"
+            )
+        if isinstance(node, dict):
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)

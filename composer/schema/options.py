@@ -1,0 +1,23 @@
+"""What the caller hands to the loader: its cwd, its environment, its flags.
+
+Kept free of heavy imports so the CLI can build options without paying for
+pydantic or yaml.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class ProjectOptions:
+    """The inputs of ``load_project``; nothing is read from the process itself."""
+
+    working_dir: Path
+    environ: Mapping[str, str]
+    files: Sequence[Path] = ()
+    project_name: str | None = None
+    project_directory: Path | None = None
+    profiles: Sequence[str] = ()

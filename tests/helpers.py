@@ -1,0 +1,109 @@
+"""Test helpers: run the CLI, build the busybox tarball, clean a composer root."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def composer(root: Path, *args: str, cwd: Path | None = None, check: bool = True,
+             env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {}), "COMPOSER_ROOT": str(root)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "composer", *args], cwd=cwd or REPO, env=full_env,
+        capture_output=True, text=True, timeout=timeout, check=False,
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(
+            f"composer {' '.join(args)} exited {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
+        )
+    return proc
+
+
+def make_busybox_tarball(out: Path) -> None:
+    """A busybox rootfs (static /bin/busybox + applet links + minimal /etc) as a tar."""
+    busybox = Path("/bin/busybox")
+    applets = subprocess.run([str(busybox), "--list-full"], capture_output=True, text=True,
+                             check=True).stdout.split()
+    with tarfile.open(out, "w") as tar:
+        def add_dir(name: str, mode: int = 0o755) -> None:
+            info = tarfile.TarInfo(name)
+            info.type, info.mode = tarfile.DIRTYPE, mode
+            tar.addfile(info)
+
+        def add_file(name: str, data: bytes, mode: int = 0o644) -> None:
+            import io
+
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), mode
+            tar.addfile(info, io.BytesIO(data))
+
+        for d in ("bin", "sbin", "usr", "usr/bin", "usr/sbin", "etc", "proc", "sys", "dev", "root",
+                  "var", "var/www", "data", "run"):
+            add_dir(d)
+        add_dir("tmp", 0o1777)
+        add_file("bin/busybox", busybox.read_bytes(), 0o755)
+        for applet in applets:
+            if applet == "bin/busybox":
+                continue
+            info = tarfile.TarInfo(applet)
+            info.type, info.linkname = tarfile.SYMTYPE, "/bin/busybox"
+            tar.addfile(info)
+        add_file("etc/passwd", b"root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n")
+        add_file("etc/group", b"root:x:0:\nnogroup:x:65534:\n")
+        add_file("etc/nsswitch.conf", b"hosts: files dns\n")
+        for f in ("etc/hosts", "etc/resolv.conf", "etc/hostname"):
+            add_file(f, b"")
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def cleanup_root(root: Path) -> None:
+    """Remove everything a test left under ``root``: processes, mounts, bridges, files."""
+    run_root = root / "run"
+    # processes recorded under this root: container inits, shims, monitors
+    for state_file in (run_root / "runtime").glob("*/state.json"):
+        with contextlib.suppress(Exception):
+            st = json.loads(state_file.read_text())
+            for key in ("pid", "shim_pid", "shimPid"):
+                if isinstance(st.get(key), int) and st[key] > 1:
+                    _kill(st[key])
+    for pid_file in (run_root / "monitor").glob("*.pid"):
+        with contextlib.suppress(Exception):
+            _kill(int(pid_file.read_text()))
+    time.sleep(0.05)
+    # mounts under the root, deepest first
+    prefix = str(root.resolve())
+    with open("/proc/self/mounts") as fh:
+        points = [line.split()[1].replace("\\040", " ") for line in fh]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        subprocess.run(["umount", "-l", point], capture_output=True, check=False)
+    # bridges of this root's networks (veths die with their namespaces)
+    for net_file in (root / "networks").glob("*.json"):
+        with contextlib.suppress(Exception):
+            bridge = json.loads(net_file.read_text())["bridge"]
+            subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def mounts_under(root: Path) -> list[str]:
+    prefix = str(root.resolve())
+    with open("/proc/self/mounts") as fh:
+        return [line.split()[1] for line in fh if line.split()[1].startswith(prefix)]
+
+
+def links() -> str:
+    return subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=True).stdout
