@@ -173,13 +173,19 @@ def port_holder(host_ip: str, port: int, proto: str = "tcp") -> tuple[int, str] 
         if not pid_dir.name.isdigit():
             continue
         try:
-            for fd in os.scandir(pid_dir / "fd"):
-                if os.readlink(fd.path) in wanted:
-                    comm = (pid_dir / "comm").read_text().strip()
-                    return int(pid_dir.name), comm
+            with os.scandir(pid_dir / "fd") as fds:
+                if any(_readlink(fd.path) in wanted for fd in fds):
+                    return int(pid_dir.name), (pid_dir / "comm").read_text().strip()
         except OSError:
             continue  # gone, or not ours to read
     return None
+
+
+def _readlink(path: str) -> str:
+    try:
+        return os.readlink(path)
+    except OSError:  # the fd was closed meanwhile
+        return ""
 
 
 def _socket_inodes(host_ip: str, port: int, proto: str) -> set[str]:

@@ -1,0 +1,373 @@
+"""What the engine calls to run an OCI bundle with the built-in runtime.
+
+    start_container(id, bundle, run_root, log_path, cleanup_mounts=())  -> RuntimeState
+    container_state(id, run_root)                 -> RuntimeState | None
+    kill_container(id, run_root, sig)             signal the container's init
+    stop_container(id, run_root, sig, timeout)    -> exit code (SIGKILL after timeout)
+    delete_container(id, run_root)                forget a stopped container
+    exec_container(id, run_root, argv, ...)       -> ExecResult   (see ``execute``)
+    exec_interactive(id, run_root, argv, ...)     -> exit code, caller's stdio
+
+and the OCI command-line verbs on top of them: ``create``, ``start``,
+``state``, ``kill``, ``delete``.
+
+``run_root`` is the runtime's state directory (``runc --root``); each
+container has ``<run_root>/<id>/state.json``, written by its shim (see
+``shim``). Nothing here keeps a process alive on the caller's side: every
+function works from the files and /proc alone, so a fresh process, or the
+engine after a crash, sees containers as they are.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from composer.errors import ContainerNotFoundError, ContainerStartError, RuntimeFailure
+from composer.runtime.execute import ExecResult, exec_container, exec_interactive
+from composer.runtime.spec import DEFAULT_PATH
+from composer.runtime.state import (
+    Record,
+    RuntimeState,
+    container_dir,
+    is_alive,
+    now_rfc3339,
+    read_record,
+    write_record,
+)
+
+__all__ = [
+    "ExecResult",
+    "RuntimeState",
+    "container_state",
+    "create",
+    "delete",
+    "delete_container",
+    "exec_container",
+    "exec_interactive",
+    "kill",
+    "kill_container",
+    "start",
+    "start_container",
+    "state",
+    "stop_container",
+]
+
+START_TIMEOUT = 10.0
+SHIM_EXIT_TIMEOUT = 5.0
+EXEC_FIFO = "exec.fifo"
+#: the directory holding the ``composer`` package, for the shim's PYTHONPATH
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+
+
+def start_container(
+    container_id: str,
+    bundle: Path,
+    run_root: Path,
+    log_path: Path,
+    *,
+    cleanup_mounts: Sequence[Path] = (),
+) -> RuntimeState:
+    """Run the bundle under a detached shim; returns once the user's program is exec'd.
+
+    Raises ``ContainerStartError`` with the init's message (``exec: "x":
+    executable file not found in $PATH``, ``mount ... on /data: ...``) if it
+    could not start; the same message is kept in state.json.
+    """
+    return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False)
+
+
+def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
+    """The container's state, or None if the runtime does not know it.
+
+    state.json is checked against /proc: if the init is gone and the shim
+    too (killed before it could write), the container is reported stopped
+    with exit code 137 and an error saying the real status is unknown.
+    """
+    directory = container_dir(run_root, container_id)
+    record = read_record(directory)
+    if record is None:
+        return None
+    if record.status == "stopped" or is_alive(record.pid, record.pid_start):
+        return record.public()
+    shim_alive = is_alive(record.shim_pid, record.shim_start)
+    if shim_alive and record.pid == 0:
+        return record.public()  # still being set up
+    if shim_alive:
+        # the init has exited; its shim is about to write the exit code
+        deadline = time.monotonic() + 1.0
+        while time.monotonic() < deadline:
+            time.sleep(0.005)
+            latest = read_record(directory)
+            if latest is None or latest.status == "stopped":
+                return latest.public() if latest else None
+    return replace(
+        record.public(),
+        status="stopped",
+        exit_code=137,
+        error="the runtime shim exited without recording the exit status",
+    )
+
+
+def kill_container(container_id: str, run_root: Path, sig: int) -> None:
+    """Send ``sig`` to the container's init; a no-op if it is not running."""
+    record = _record(container_id, run_root)
+    pidfd = _open_pidfd(record.pid, record.pid_start)
+    if pidfd is None:
+        return
+    try:
+        signal.pidfd_send_signal(pidfd, sig)
+    except ProcessLookupError:
+        pass
+    finally:
+        os.close(pidfd)
+
+
+def stop_container(
+    container_id: str, run_root: Path, sig: int = signal.SIGTERM, timeout: float = 10.0
+) -> int | None:
+    """Send ``sig``, wait up to ``timeout`` seconds, then SIGKILL; returns the exit code.
+
+    Returns once the shim has recorded the exit and detached the cleanup
+    mounts, so the caller may remove the rootfs right away.
+    """
+    record = _record(container_id, run_root)
+    pidfd = _open_pidfd(record.pid, record.pid_start)
+    if pidfd is not None:
+        try:
+            with contextlib.suppress(ProcessLookupError):
+                signal.pidfd_send_signal(pidfd, sig)
+            if not _wait_fd(pidfd, timeout):
+                with contextlib.suppress(ProcessLookupError):
+                    signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+                _wait_fd(pidfd, SHIM_EXIT_TIMEOUT)
+        finally:
+            os.close(pidfd)
+    _wait_shim(record)
+    final = container_state(container_id, run_root)
+    return final.exit_code if final else None
+
+
+def delete_container(container_id: str, run_root: Path) -> None:
+    """Remove ``<run_root>/<id>``; refuses while the container runs. Unknown ids are a no-op.
+
+    A container still waiting in ``created`` is killed first, as OCI's delete says.
+    """
+    directory = container_dir(run_root, container_id)
+    record = read_record(directory)
+    if record is None:
+        if directory.exists():
+            shutil.rmtree(directory)
+        return
+    current = container_state(container_id, run_root)
+    if current is not None and current.status == "running":
+        raise RuntimeFailure(f"cannot delete container {container_id}: it is running; stop it first")
+    if current is not None and current.status == "created":
+        stop_container(container_id, run_root, signal.SIGKILL, timeout=SHIM_EXIT_TIMEOUT)
+    _wait_shim(record)
+    shutil.rmtree(directory)
+
+
+# -- the OCI command line (runc create/start/state/kill/delete) ----------------
+
+
+def create(container_id: str, bundle: Path, run_root: Path, log_path: Path | None = None) -> RuntimeState:
+    """Set the container up to the point of exec; ``start`` lets it run."""
+    log = log_path or container_dir(run_root, container_id) / "container.log"
+    return _spawn(container_id, bundle, run_root, log, (), exec_fifo=True)
+
+
+def start(container_id: str, run_root: Path) -> RuntimeState:
+    """Let a ``create``d container exec its program; raises its start error if that fails."""
+    directory = container_dir(run_root, container_id)
+    current = container_state(container_id, run_root)
+    if current is None:
+        raise ContainerNotFoundError(f"container {container_id} does not exist")
+    if current.status != "created" or not (directory / EXEC_FIFO).exists():
+        raise RuntimeFailure(f"cannot start container {container_id}: it is {current.status}, not created")
+    fd = os.open(directory / EXEC_FIFO, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if not _wait_fd(fd, START_TIMEOUT) or not os.read(fd, 1):
+            raise ContainerStartError(f"container {container_id} did not take the start signal")
+    finally:
+        os.close(fd)
+    (directory / EXEC_FIFO).unlink()
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        now = container_state(container_id, run_root)
+        if now is not None and now.status != "created":
+            if now.error:
+                raise ContainerStartError(f"unable to start container process: {now.error}")
+            return now
+        time.sleep(0.002)
+    raise ContainerStartError(f"container {container_id} did not start within {START_TIMEOUT:g}s")
+
+
+def state(container_id: str, run_root: Path) -> dict[str, Any]:
+    """The OCI state document of the container."""
+    current = container_state(container_id, run_root)
+    if current is None:
+        raise ContainerNotFoundError(f"container {container_id} does not exist")
+    return current.to_oci()
+
+
+def kill(container_id: str, run_root: Path, sig: int = signal.SIGTERM) -> None:
+    kill_container(container_id, run_root, sig)
+
+
+def delete(container_id: str, run_root: Path) -> None:
+    if read_record(container_dir(run_root, container_id)) is None:
+        raise ContainerNotFoundError(f"container {container_id} does not exist")
+    delete_container(container_id, run_root)
+
+
+# -- helpers --------------------------------------------------------------------
+
+
+def _spawn(
+    container_id: str,
+    bundle: Path,
+    run_root: Path,
+    log_path: Path,
+    cleanup_mounts: Sequence[Path],
+    *,
+    exec_fifo: bool,
+) -> RuntimeState:
+    directory = _fresh_dir(container_id, run_root)
+    bundle = Path(bundle).resolve()
+    write_record(directory, Record(id=container_id, status="created", bundle=str(bundle), created_at=now_rfc3339()))
+    cmd = [
+        sys.executable, "-S", "-m", "composer.runtime.shim",
+        "--id", container_id, "--bundle", str(bundle), "--root", str(Path(run_root).resolve()),
+        "--log", str(Path(log_path).resolve()),
+    ]  # fmt: skip
+    for path in cleanup_mounts:
+        cmd += ["--cleanup-mount", str(path)]
+    if exec_fifo:
+        os.mkfifo(directory / EXEC_FIFO, 0o600)
+        cmd += ["--exec-fifo", str(directory / EXEC_FIFO)]
+    report_r, report_w = os.pipe()
+    try:
+        cmd += ["--sync-fd", str(report_w)]
+        try:
+            shim = subprocess.Popen(
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                start_new_session=True,
+                pass_fds=(report_w,),
+                env={"PYTHONPATH": _PACKAGE_ROOT, "PATH": DEFAULT_PATH},
+                cwd="/",
+            )
+        except OSError as exc:
+            raise RuntimeFailure.from_oserror("spawn shim", sys.executable, exc) from exc
+        os.close(report_w)
+        report_w = -1
+        shim.wait()  # the shim forks and its first process exits at once
+        report = _read_report(report_r, START_TIMEOUT)
+    finally:
+        os.close(report_r)
+        if report_w >= 0:
+            os.close(report_w)
+    return _started(container_id, run_root, report)
+
+
+def _started(container_id: str, run_root: Path, report: str | None) -> RuntimeState:
+    import json
+
+    current = container_state(container_id, run_root)
+    if report is None:
+        if current is not None and current.status != "stopped":
+            kill_container(container_id, run_root, signal.SIGKILL)
+            raise ContainerStartError(f"container {container_id} did not start within {START_TIMEOUT:g}s")
+        reason = current.error if current and current.error else "the runtime shim exited without reporting"
+        raise ContainerStartError(f"unable to start container process: {reason}")
+    message = json.loads(report)
+    if not message.get("ok"):
+        raise ContainerStartError(f"unable to start container process: {message.get('error')}")
+    if current is None:
+        raise RuntimeFailure(f"runtime state of container {container_id} vanished during start")
+    return current
+
+
+def _fresh_dir(container_id: str, run_root: Path) -> Path:
+    """``<run_root>/<id>``, new or left by a stopped run of the same container."""
+    directory = container_dir(Path(run_root), container_id)
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir()
+    except FileExistsError:
+        current = container_state(container_id, run_root)
+        if current is not None and current.status != "stopped":
+            raise RuntimeFailure(f"container {container_id} already exists and is {current.status}") from None
+        if current is not None:
+            record = read_record(directory)
+            if record is not None:
+                _wait_shim(record)
+        shutil.rmtree(directory)
+        directory.mkdir()
+    return directory
+
+
+def _read_report(fd: int, timeout: float) -> str | None:
+    """The shim's one-line JSON report, or None on EOF or timeout."""
+    deadline = time.monotonic() + timeout
+    data = b""
+    while b"\n" not in data:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            return None
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return None
+        data += chunk
+    return data.split(b"\n", 1)[0].decode(errors="replace")
+
+
+def _record(container_id: str, run_root: Path) -> Record:
+    record = read_record(container_dir(run_root, container_id))
+    if record is None:
+        raise ContainerNotFoundError(f"container {container_id} does not exist")
+    return record
+
+
+def _open_pidfd(pid: int, start_time: int) -> int | None:
+    """A pidfd for ``pid`` if it is still the process started at ``start_time``."""
+    if pid <= 0:
+        return None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return None
+    except OSError as exc:
+        raise RuntimeFailure.from_oserror("pidfd_open", str(pid), exc) from exc
+    if not is_alive(pid, start_time):  # checked after opening: the pidfd pins the pid
+        os.close(pidfd)
+        return None
+    return pidfd
+
+
+def _wait_fd(fd: int, timeout: float) -> bool:
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(max(0.0, timeout) * 1000))
+
+
+def _wait_shim(record: Record) -> None:
+    pidfd = _open_pidfd(record.shim_pid, record.shim_start)
+    if pidfd is not None:
+        try:
+            _wait_fd(pidfd, SHIM_EXIT_TIMEOUT)
+        finally:
+            os.close(pidfd)
