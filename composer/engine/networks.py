@@ -50,7 +50,7 @@ def ensure_network(
         created = False
         if rec is None:
             used = [ipaddress.ip_network(r["subnet"]) for r in state.network_records(paths)]
-            net = ipaddress.ip_network(subnet) if subnet else ipam.pick_subnet(used)
+            net = ipaddress.ip_network(subnet) if subnet else ipam.pick_subnet([*ipam.host_networks(), *used])
             gateway = ipam.gateway_of(net)
             net_id = secrets.token_hex(32)
             rec = {
@@ -100,5 +100,6 @@ def allocate_address(paths: Paths, network: dict[str, Any], taken: set[str]) -> 
         if att and att.get("ip"):
             used.add(att["ip"])
     subnet = ipaddress.ip_network(network["subnet"])
-    addr = ipam.allocate_address(subnet, [ipaddress.ip_address(a) for a in used])
+    addr = ipam.allocate_address(subnet, [ipaddress.ip_address(a) for a in used],
+                                 ipaddress.ip_address(network["gateway"]))
     return str(addr)

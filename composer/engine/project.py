@@ -89,6 +89,12 @@ def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report
             report("Volume", f'"{decl.name}"', "Created")
 
 
+def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
+    _ensure_networks(paths, project, names, report)
+    _ensure_volumes(paths, project, names, report)
+    monitor_client.ensure_monitor(paths, project.name)
+
+
 async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
              report: Reporter = _quiet) -> list[dict[str, Any]]:
     """Bring the project (or the named services and their dependencies) up."""
@@ -100,9 +106,7 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         names = [n for n in names if n in opts.services]
     images = _images(project, names, store)
     with state.project_lock(paths, project.name):
-        _ensure_networks(paths, project, names, report)
-        _ensure_volumes(paths, project, names, report)
-        monitor_client.ensure_monitor(paths, project.name)
+        await anyio.to_thread.run_sync(_prepare, paths, project, names, report)
         limiter = anyio.CapacityLimiter(max(1, opts.parallel))
         started: dict[str, anyio.Event] = {n: anyio.Event() for n in names}
         results: dict[str, list[dict[str, Any]]] = {}

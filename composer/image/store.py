@@ -46,6 +46,8 @@ from composer.image.model import (
 from composer.image.reference import Reference, is_image_id, parse_reference
 from composer.image.unpack import rmtree, unpack_layer
 
+__all__ = ["Image", "ImageConfig", "ImageStore", "ImageSummary", "RemoveResult", "host_architecture"]
+
 _HEX_PREFIX_RE = re.compile(r"(?:sha256:)?([a-f0-9]{4,64})")
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
          "armv7l": "arm", "i686": "386", "i386": "386", "ppc64le": "ppc64le",
@@ -66,6 +68,12 @@ class _Entry:
         self.ref: str | None = (descriptor.get("annotations") or {}).get(oci.REF_NAME)
 
 
+# ImageStore.list shadows the builtin inside the class body.
+_Entries = list[_Entry]
+_Layers = list[dict[str, Any]]
+_Summaries = list[ImageSummary]
+
+
 class ImageStore:
     """Images of one state root. Cheap to create; nothing is written until needed."""
 
@@ -76,9 +84,9 @@ class ImageStore:
 
     # reading
 
-    def list(self) -> list[ImageSummary]:
+    def list(self) -> _Summaries:
         """One row per reference (and one per untagged image), newest first."""
-        rows: list[ImageSummary] = []
+        rows: _Summaries = []
         for entry in self._entries():
             try:
                 manifest = self.layout.read_json(entry.digest)
@@ -127,14 +135,14 @@ class ImageStore:
         """``docker import``: a tar (plain or compressed) becomes a one-layer image."""
         reference = self._taggable(ref) if ref else None
         run_config = apply_changes({}, changes)
-        if isinstance(src, Path):
-            source = str(src)
-            try:
-                with open(src, "rb") as fh:
-                    return self._import(fh, source, reference, run_config, message)
-            except OSError as exc:
-                raise ImageError(f"open {src}: {exc.strerror or exc}") from exc
-        return self._import(src, "-", reference, run_config, message)
+        if not isinstance(src, Path):
+            return self._import(src, "-", reference, run_config, message)
+        try:
+            fh = open(src, "rb")  # noqa: SIM115 - closed below; open errors are the user's
+        except OSError as exc:
+            raise ImageError(f"open {src}: {exc.strerror or exc}") from exc
+        with fh:
+            return self._import(fh, str(src), reference, run_config, message)
 
     def tag(self, src_ref: str, new_ref: str) -> None:
         target = self._taggable(new_ref)
@@ -246,7 +254,7 @@ class ImageStore:
             self._commit_snapshot(snapshot, diff_id)
         return fs
 
-    def _write_image(self, config: dict[str, Any], layers: list[dict[str, Any]]) -> str:
+    def _write_image(self, config: dict[str, Any], layers: _Layers) -> str:
         config_bytes = json.dumps(config, indent=None, separators=(",", ":")).encode()
         config_digest = self.layout.write_blob(config_bytes)
         manifest = {
@@ -260,10 +268,10 @@ class ImageStore:
 
     # internals: index
 
-    def _entries(self) -> list[_Entry]:
+    def _entries(self) -> _Entries:
         return [_Entry(d) for d in self.layout.read_index()]
 
-    def _write_entries(self, entries: list[_Entry]) -> None:
+    def _write_entries(self, entries: _Entries) -> None:
         self.layout.write_index([e.descriptor for e in entries])
 
     def _descriptor(self, digest: str, ref: Reference | None) -> dict[str, Any]:
@@ -276,7 +284,7 @@ class ImageStore:
             desc["annotations"] = {oci.REF_NAME: ref.canonical()}
         return desc
 
-    def _with_ref(self, entries: list[_Entry], digest: str, ref: Reference) -> list[_Entry]:
+    def _with_ref(self, entries: _Entries, digest: str, ref: Reference) -> _Entries:
         """Point ``ref`` at ``digest``; an image losing its last reference stays, untagged."""
         name = ref.canonical()
         previous = {e.digest for e in entries if e.ref == name}
@@ -294,7 +302,7 @@ class ImageStore:
             raise ImageError("refusing to create a tag with a digest reference")
         return ref
 
-    def _resolve(self, entries: list[_Entry], query: str) -> tuple[str, str | None]:
+    def _resolve(self, entries: _Entries, query: str) -> tuple[str, str | None]:
         """(manifest digest, the canonical reference matched or None) for ``query``."""
         if is_image_id(query):
             found = self._by_id_prefix(entries, query[7:], exact=True)
@@ -324,7 +332,7 @@ class ImageStore:
             raise parse_error
         raise ImageNotFoundError(f"No such image: {shown}")
 
-    def _by_id_prefix(self, entries: list[_Entry], prefix: str, exact: bool) -> str | None:
+    def _by_id_prefix(self, entries: _Entries, prefix: str, exact: bool) -> str | None:
         ids: dict[str, str] = {}
         for digest in dict.fromkeys(e.digest for e in entries):
             try:
@@ -376,7 +384,7 @@ class ImageStore:
                 total += int(layer.get("size") or 0)
         return total
 
-    def _delete_image(self, digest: str, kept: list[_Entry]) -> tuple[str, ...]:
+    def _delete_image(self, digest: str, kept: _Entries) -> tuple[str, ...]:
         """Delete the blobs and snapshots of manifest ``digest`` that ``kept`` does not use."""
         live_blobs: set[str] = set()
         live_diffs: set[str] = set()

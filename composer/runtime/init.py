@@ -19,6 +19,7 @@ leave only through ``os._exit`` so no interpreter cleanup runs twice.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,10 +96,8 @@ def container_init(spec: Spec, bundle: Path, pipes: InitPipes) -> NoReturn:
 
 def report_error(fd: int, code: int, message: str) -> None:
     line = " ".join(message.split())
-    try:
+    with contextlib.suppress(OSError):
         os.write(fd, f"E {code} {line}\n".encode(errors="replace"))
-    except OSError:
-        pass
 
 
 def parse_sync(data: bytes) -> tuple[bool, tuple[int, str] | None]:

@@ -126,9 +126,9 @@ class Shim:
         while sel.get_map() and time.monotonic() < deadline:
             for key, _ in sel.select(timeout=max(0.0, deadline - time.monotonic())):
                 self._readable(sel, key.fd, sync_r, streams)
-        for fd in list(sel.get_map()):
-            sel.unregister(fd)
-            os.close(fd)
+        for key in list(sel.get_map().values()):
+            sel.unregister(key.fd)
+            os.close(key.fd)
         for splitter in streams.values():
             splitter.flush()
         sel.close()

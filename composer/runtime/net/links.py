@@ -12,8 +12,17 @@ Bridged traffic between two containers on the same bridge never needs
 active (``/proc/sys/net/bridge/bridge-nf-call-iptables`` = 1): then an iptables
 ``FORWARD`` policy of ``DROP`` (what Docker itself sets) silently drops it. We
 never change the host firewall; :func:`bridge_netfilter_state` reports the
-situation so the engine can warn. Traffic from the host to a container's
-address is local delivery through the bridge and is unaffected.
+situation so the engine can warn. It only sees legacy iptables tables
+(``/proc/net/ip_tables_names``); nftables rulesets are not inspected. Traffic
+from the host to a container's address is local delivery through the bridge
+and is unaffected.
+
+Isolation *between* bridges needs no rule as long as the host does not route
+(``net.ipv4.ip_forward`` = 0, which composer never changes): a packet from one
+bridge's subnet to another's reaches the host and goes no further. On a host
+with forwarding on and no firewall, two networks could reach each other;
+Docker prevents that with iptables isolation chains, which composer does not
+install (yet).
 
 All functions are blocking: call them from a worker thread in async code
 (``anyio.to_thread.run_sync``). pyroute2's synchronous API runs its own event

@@ -27,7 +27,7 @@ import os
 import socket
 import struct
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -108,7 +108,7 @@ def run_in_netns(path: Path, fn: Callable[..., T], *args: Any) -> T:
 
 
 @contextlib.contextmanager
-def entered(path: Path) -> Any:
+def entered(path: Path) -> Iterator[None]:
     """Switch the *current thread* into the namespace at ``path`` for a block.
 
     Only for threads you own (never the event loop's or a pool's): the original

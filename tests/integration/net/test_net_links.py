@@ -49,7 +49,7 @@ def test_containers_on_one_bridge_reach_each_other_not_another_bridge(lab: NetLa
     other_bridge, other_subnet = lab.bridge()
     a, _ = lab.container(bridge, subnet, 2)
     b, b_ip = lab.container(bridge, subnet, 3)
-    c, c_ip = lab.container(other_bridge, other_subnet, 2)
+    _, c_ip = lab.container(other_bridge, other_subnet, 2)
     assert links.bridge_exists(bridge)
 
     assert ping(lab, a, b_ip), "same bridge must be reachable"

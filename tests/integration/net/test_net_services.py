@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -125,6 +126,8 @@ def echo_in_netns(lab: NetLab) -> Iterator[Callable[[int], tuple[str, int]]]:
 
     yield start
     for sock in sockets:
+        with contextlib.suppress(OSError):  # shutdown wakes a thread blocked in accept/recv
+            sock.shutdown(socket.SHUT_RDWR)
         sock.close()
     for thread in threads:
         thread.join(timeout=5)

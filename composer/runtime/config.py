@@ -1,0 +1,91 @@
+"""Default OCI runtime specs: the equivalent of ``runc spec``, tuned as Docker runs.
+
+``default_spec`` gives the base document the engine completes (bind mounts,
+rlimits, annotations). The lists are runc's and Docker's defaults; where
+Docker and runc differ the Docker value wins (writable root, no terminal,
+noNewPrivileges off), because composer must behave like Docker Compose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from composer.runtime.spec import DEFAULT_PATH
+
+OCI_VERSION = "1.0.2"
+
+#: moby's oci/defaults.go: DefaultCapabilities (recorded for backends that apply them)
+DEFAULT_CAPABILITIES = [
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+    "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+]  # fmt: skip
+
+MASKED_PATHS = [
+    "/proc/asound", "/proc/acpi", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+    "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi",
+    "/sys/firmware", "/sys/devices/virtual/powercap",
+]  # fmt: skip
+
+READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
+
+
+def default_mounts() -> list[dict[str, Any]]:
+    return [
+        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs",
+         "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
+        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
+         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"]},
+        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "ro"]},
+        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
+        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm",
+         "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"]},
+    ]  # fmt: skip
+
+
+def default_spec(
+    args: Sequence[str],
+    env: Sequence[str],
+    cwd: str = "/",
+    hostname: str | None = None,
+    netns_path: str | None = None,
+) -> dict[str, Any]:
+    """A complete config.json dict; ``root.path`` is ``rootfs`` (relative to the bundle).
+
+    ``env`` is used as given, with Docker's default PATH added when it has
+    none. ``netns_path`` joins an existing network namespace (the engine's
+    ``<run>/netns/<id>``); without it the container gets a new, empty one.
+    """
+    environment = list(env)
+    if not any(item.startswith("PATH=") for item in environment):
+        environment.insert(0, f"PATH={DEFAULT_PATH}")
+    network: dict[str, str] = {"type": "network"}
+    if netns_path:
+        network["path"] = netns_path
+    spec: dict[str, Any] = {
+        "ociVersion": OCI_VERSION,
+        "process": {
+            "terminal": False,
+            "user": {"uid": 0, "gid": 0},
+            "args": list(args),
+            "env": environment,
+            "cwd": cwd or "/",
+            "capabilities": {
+                kind: list(DEFAULT_CAPABILITIES) for kind in ("bounding", "effective", "permitted")
+            },
+            # no rlimits: inherited, as under Docker; raising them needs CAP_SYS_RESOURCE
+            "noNewPrivileges": False,
+        },
+        "root": {"path": "rootfs", "readonly": False},
+        "mounts": default_mounts(),
+        "linux": {
+            "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, network],
+            "maskedPaths": list(MASKED_PATHS),
+            "readonlyPaths": list(READONLY_PATHS),
+        },
+    }
+    if hostname:
+        spec["hostname"] = hostname
+    return spec
