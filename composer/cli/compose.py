@@ -7,6 +7,7 @@ the Compose model and the planner.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import signal
 import sys
@@ -191,10 +192,8 @@ def logs(
     _print_lines(lines, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
     if follow:
         stream = enginelogs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid))
-        try:
+        with contextlib.suppress(KeyboardInterrupt):
             _print_lines(stream, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
-        except KeyboardInterrupt:
-            pass
 
 
 def start(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045

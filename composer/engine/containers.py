@@ -123,13 +123,13 @@ def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
             net = networks.get_network(paths, net_name)
             if net is None:
                 raise ContainerStartError(f"network {net_name} not found")
-            prefix = ipaddress.ip_network(net["subnet"]).prefixlen
+            prefix = ipaddress.IPv4Network(net["subnet"]).prefixlen
             links.connect(
                 ns_path,
                 net["bridge"],
                 veth_name(cid, net_name),
-                ipaddress.ip_interface(f"{att['ip']}/{prefix}"),
-                ipaddress.ip_address(net["gateway"]),
+                ipaddress.IPv4Interface(f"{att['ip']}/{prefix}"),
+                ipaddress.IPv4Address(net["gateway"]),
             )
         api.start_container(
             cid, cdir, paths.runtime, cdir / f"{cid}-json.log",

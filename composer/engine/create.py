@@ -9,7 +9,6 @@ Docker bind-mounts into every container (/etc/hosts, /etc/hostname,
 
 from __future__ import annotations
 
-import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any

@@ -60,16 +60,13 @@ def ensure_monitor(paths: Paths, project: str, timeout: float = 10.0) -> int:
     if pid:
         return pid
     paths.monitors.mkdir(parents=True, exist_ok=True)
-    log = open(paths.monitors / f"{project}.log", "ab")
-    try:
+    with open(paths.monitors / f"{project}.log", "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "composer.engine.monitor", str(paths.state_root),
              str(paths.run_root), project],
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             close_fds=True,
         )
-    finally:
-        log.close()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = monitor_pid(paths, project)

@@ -49,8 +49,8 @@ def ensure_network(
         rec = get_network(paths, name)
         created = False
         if rec is None:
-            used = [ipaddress.ip_network(r["subnet"]) for r in state.network_records(paths)]
-            net = ipaddress.ip_network(subnet) if subnet else ipam.pick_subnet([*ipam.host_networks(), *used])
+            used = [ipaddress.IPv4Network(r["subnet"]) for r in state.network_records(paths)]
+            net = ipaddress.IPv4Network(subnet) if subnet else ipam.pick_subnet([*ipam.host_networks(), *used])
             gateway = ipam.gateway_of(net)
             net_id = secrets.token_hex(32)
             rec = {
@@ -65,7 +65,7 @@ def ensure_network(
             }
             state.save_network(paths, rec)
             created = True
-        gw = ipaddress.ip_interface(f"{rec['gateway']}/{ipaddress.ip_network(rec['subnet']).prefixlen}")
+        gw = ipaddress.IPv4Interface(f"{rec['gateway']}/{ipaddress.IPv4Network(rec['subnet']).prefixlen}")
         links.ensure_bridge(rec["bridge"], gw)
     return rec, created
 
@@ -99,7 +99,7 @@ def allocate_address(paths: Paths, network: dict[str, Any], taken: set[str]) -> 
         att = rec.get("networks", {}).get(network["name"])
         if att and att.get("ip"):
             used.add(att["ip"])
-    subnet = ipaddress.ip_network(network["subnet"])
-    addr = ipam.allocate_address(subnet, [ipaddress.ip_address(a) for a in used],
-                                 ipaddress.ip_address(network["gateway"]))
+    subnet = ipaddress.IPv4Network(network["subnet"])
+    addr = ipam.allocate_address(subnet, [ipaddress.IPv4Address(a) for a in used],
+                                 ipaddress.IPv4Address(network["gateway"]))
     return str(addr)

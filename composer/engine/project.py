@@ -18,7 +18,7 @@ import anyio
 
 from composer.engine import containers, create, monitor_client, networks, state, volumes, waits
 from composer.engine.state import Paths
-from composer.errors import ConfigError, DependencyFailedError
+from composer.errors import ConfigError
 
 if TYPE_CHECKING:
     from composer.image.store import Image, ImageStore
@@ -280,9 +280,9 @@ def down(paths: Paths, project_name: str, *, remove_volumes: bool = False, timeo
                 for vol in rec.get("anonymous_volumes", []):
                     volumes.remove_volume(paths, vol)
         for net in state.network_records(paths):
-            if net.get("labels", {}).get("com.docker.compose.project") == project_name or net["name"] in network_names:
-                if networks.remove_network(paths, net["name"]):
-                    report("Network", net["name"], "Removed")
+            ours = net.get("labels", {}).get("com.docker.compose.project") == project_name
+            if (ours or net["name"] in network_names) and networks.remove_network(paths, net["name"]):
+                report("Network", net["name"], "Removed")
         if remove_volumes:
             for vol in volumes.volume_records(paths, project_name):
                 volumes.remove_volume(paths, vol["name"])

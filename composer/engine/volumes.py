@@ -34,7 +34,7 @@ def ensure_volume(paths: Paths, name: str, project: str, *, anonymous: bool = Fa
 
 
 def volume_records(paths: Paths, project: str | None = None) -> list[dict[str, Any]]:
-    out = []
+    out: list[dict[str, Any]] = []
     if not paths.volumes.exists():
         return out
     for vdir in sorted(paths.volumes.iterdir()):

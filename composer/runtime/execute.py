@@ -112,8 +112,8 @@ def exec_interactive(
     """
     target = _target(container_id, run_root, argv, env, cwd, User(uid=uid, gid=gid))
     joiner, pid_r, sync_r = _spawn(target, (0, 1, 2))
-    os.close(pid_r)
     _, status = os.waitpid(joiner, 0)
+    os.close(pid_r)
     _, error = init.parse_sync(_read_available(sync_r))
     if error is not None:
         raise process.ExecError(error[1], error[0])
@@ -188,7 +188,8 @@ def _joiner(
         child = os.fork()
         if child == 0:
             _exec_child(target, stdio, sync_w)
-        os.write(pid_w, f"{child}\n".encode())
+        with contextlib.suppress(OSError):
+            os.write(pid_w, f"{child}\n".encode())
         _, status = os.waitpid(child, 0)
         code = _exit_code(status)
     except ComposerError as exc:

@@ -39,6 +39,14 @@ def _wait_for(fn, timeout: float = 20.0, interval: float = 0.2):  # type: ignore
         time.sleep(interval)
 
 
+def _client_logs(run, base: list[str]) -> str:  # type: ignore[no-untyped-def]
+    def ready() -> str:
+        out: str = run(*base, "logs", "client").stdout
+        return out if "api says" in out else ""
+
+    return str(_wait_for(ready))
+
+
 def _processes_mentioning(text: str) -> list[str]:
     out = []
     for proc in Path("/proc").iterdir():
@@ -63,7 +71,7 @@ def test_quickstart_up_ps_logs_volume_and_down(run, composer_root: Path, project
     page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5).read().decode()
     assert "composer quickstart" in page
 
-    logs = _wait_for(lambda: (out := run(*base, "logs", "client").stdout) if "api says" in out else "")
+    logs = _client_logs(run, base)
     assert "web says: <h1>composer quickstart" in logs
     assert "api says: hello from the api (hit 1)" in logs
     assert f"{project_name}-client-1  | " in logs
@@ -79,13 +87,13 @@ def test_quickstart_up_ps_logs_volume_and_down(run, composer_root: Path, project
     # the hit counter lives in the named volume: it survives down + up ...
     run(*base, "down", env=env)
     run(*base, "up", "-d", env=env)
-    logs = _wait_for(lambda: (out := run(*base, "logs", "client").stdout) if "api says" in out else "")
+    logs = _client_logs(run, base)
     assert "api says: hello from the api (hit 2)" in logs
 
     # ... and is gone after down -v
     run(*base, "down", "-v", env=env)
     run(*base, "up", "-d", env=env)
-    logs = _wait_for(lambda: (out := run(*base, "logs", "client").stdout) if "api says" in out else "")
+    logs = _client_logs(run, base)
     assert "api says: hello from the api (hit 1)" in logs
 
     bridges = [json.loads(p.read_text())["bridge"] for p in (composer_root / "networks").glob("*.json")]
