@@ -75,39 +75,44 @@ def up(
     paths = g.paths
     opts = engine.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
                             timeout=timeout)
-    recs = anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
     if detach:
+        anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
         return
-    _attach(paths, proj.name, recs, timeout, color=not no_color and sys.stdout.isatty())
-
-
-def _attach(paths: Any, project: str, recs: list[dict[str, Any]], timeout: float | None, *, color: bool) -> None:
-    """Foreground up: print merged logs; Ctrl-C stops gracefully, a second one kills."""
-    from composer.engine import containers, logs
-    from composer.engine import project as engine
-
-    names = [r["name"] for r in recs]
-    lines, offsets = logs.snapshot(paths, recs)
-    _print_lines(lines, names, color=color)
     interrupted = threading.Event()
+    services_up: list[str] = []
 
     def on_sigint(signum: int, frame: Any) -> None:
         if interrupted.is_set():
             typer.echo("Killing...", err=True)
-            engine.kill(paths, project, [r["service"] for r in recs])
+            engine.kill(paths, proj.name, services_up)
             return
         interrupted.set()
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        follower = logs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid),
-                               stop=interrupted.is_set)
-        _print_lines(follower, names, color=color)
-        if interrupted.is_set():
-            typer.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
-            engine.stop(paths, project, sorted({r["service"] for r in recs}), timeout, reporter)
+        recs = anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
+        services_up.extend(sorted({r["service"] for r in recs}))
+        _attach(paths, proj.name, recs, timeout, interrupted, color=not no_color and sys.stdout.isatty())
     finally:
         signal.signal(signal.SIGINT, old)
+
+
+def _attach(paths: Any, project: str, recs: list[dict[str, Any]], timeout: float | None,
+            interrupted: threading.Event, *, color: bool) -> None:
+    """Foreground up: print merged logs until all exit or Ctrl-C, then stop gracefully."""
+    from composer.engine import containers, logs
+    from composer.engine import project as engine
+
+    names = [r["name"] for r in recs]
+    typer.echo("Attaching to " + ", ".join(names))
+    lines, offsets = logs.snapshot(paths, recs)
+    _print_lines(lines, names, color=color)
+    follower = logs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid),
+                           stop=interrupted.is_set)
+    _print_lines(follower, names, color=color)
+    if interrupted.is_set():
+        typer.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
+        engine.stop(paths, project, sorted({r["service"] for r in recs}), timeout, reporter)
 
 
 def down(

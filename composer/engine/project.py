@@ -18,7 +18,7 @@ import anyio
 
 from composer.engine import containers, create, monitor_client, networks, state, volumes, waits
 from composer.engine.state import Paths
-from composer.errors import ConfigError
+from composer.errors import ComposerError, ConfigError
 
 if TYPE_CHECKING:
     from composer.image.store import Image, ImageStore
@@ -89,6 +89,21 @@ def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report
             report("Volume", f'"{decl.name}"', "Created")
 
 
+def first_error(group: BaseExceptionGroup) -> BaseException:
+    """The error to show from a task group: the first user-facing one, else the first."""
+    leaves: list[BaseException] = []
+
+    def walk(exc: BaseException) -> None:
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                walk(inner)
+        else:
+            leaves.append(exc)
+
+    walk(group)
+    return next((e for e in leaves if isinstance(e, ComposerError)), leaves[0])
+
+
 def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
     _ensure_networks(paths, project, names, report)
     _ensure_volumes(paths, project, names, report)
@@ -126,9 +141,12 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
             results[name] = recs
             started[name].set()
 
-        async with anyio.create_task_group() as tg:
-            for name in names:
-                tg.start_soon(converge, name)
+        try:
+            async with anyio.create_task_group() as tg:
+                for name in names:
+                    tg.start_soon(converge, name)
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
         monitor_client.notify(paths, project.name)
         all_recs = [r for n in names for r in results.get(n, [])]
         await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)

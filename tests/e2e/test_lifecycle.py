@@ -173,7 +173,7 @@ services:
             line = proc.stdout.readline()  # type: ignore[union-attr]
         assert line == f"{project_name}-talker-1  | hello foreground\n"
         proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=15)
+        _out, err = proc.communicate(timeout=15)
         assert proc.returncode == 0, err
         assert "Gracefully stopping..." in err
     finally:
