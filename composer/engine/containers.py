@@ -140,6 +140,9 @@ def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
         raise
     record = dict(record, started_at=now_rfc3339())
     state.save_container(paths, record)
+    from composer.engine import monitor_client
+
+    monitor_client.notify(paths, record["project"])  # DNS, ports, healthcheck for it now
     return record
 
 

@@ -53,10 +53,22 @@ class Monitor:
         self.port_errors: dict[str, str] = {}
         self.dns_listeners: set[str] = set()
         self.wakeup = anyio.Event()
+        self.last_scan = 0.0
 
     # -- DNS view ---------------------------------------------------------
     def resolve(self, client_ip: str, name: str) -> list[str]:
-        """Names visible to the container at ``client_ip``: its networks' members."""
+        """Names visible to the container at ``client_ip``: its networks' members.
+
+        A miss rescans the records first: a container that has just started
+        asks before the next periodic scan would have seen it or its peers.
+        """
+        answers = self._lookup(client_ip, name)
+        if not answers and time.monotonic() - self.last_scan > 0.05:
+            self.scan()
+            answers = self._lookup(client_ip, name)
+        return answers
+
+    def _lookup(self, client_ip: str, name: str) -> list[str]:
         client = next((r for r in self.records.values()
                        if any(a.get("ip") == client_ip for a in r.get("networks", {}).values())), None)
         if client is None:
@@ -87,6 +99,7 @@ class Monitor:
             if st is not None and st.status == "running":
                 running.add(cid)
         self.running = running
+        self.last_scan = time.monotonic()
 
     def write_status(self) -> None:
         state.write_json(monitor_client.status_path(self.paths, self.project), {

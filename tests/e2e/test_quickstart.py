@@ -98,6 +98,10 @@ def test_quickstart_up_ps_logs_volume_and_down(run, composer_root: Path, project
 
     bridges = [json.loads(p.read_text())["bridge"] for p in (composer_root / "networks").glob("*.json")]
     assert bridges
+    veths = [line.split(":")[1].strip().split("@")[0] for bridge in bridges
+             for line in subprocess.run(["ip", "-o", "link", "show", "master", bridge],
+                                        capture_output=True, text=True, check=True).stdout.splitlines()]
+    assert len(veths) == 3
     run(*base, "down", "-v", env=env)
 
     # nothing left: no mount under the root, no bridge, no veth, no process
@@ -105,8 +109,8 @@ def test_quickstart_up_ps_logs_volume_and_down(run, composer_root: Path, project
     links = helpers.links()
     for bridge in bridges:
         assert bridge not in links
-    assert "veth" not in subprocess.run(["ip", "-o", "link", "show", "type", "veth"],
-                                        capture_output=True, text=True, check=True).stdout
+    for veth in veths:
+        assert f" {veth}@" not in links and f" {veth}:" not in links
     leftovers = _wait_for(lambda: not _processes_mentioning(str(composer_root)), timeout=5)
     assert leftovers, _processes_mentioning(str(composer_root))
     assert list((composer_root / "volumes").glob(f"{project_name}_*")) == []
