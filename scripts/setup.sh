@@ -12,7 +12,7 @@ if [[ ! -x .venv/bin/python ]]; then
 fi
 stamp=.venv/.composer-installed
 if [[ ! -f $stamp || pyproject.toml -nt $stamp ]]; then
-    .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+    .venv/bin/python -m pip install -q --disable-pip-version-check --config-settings editable_mode=compat -e '.[dev]'
     touch "$stamp"
 fi
 bash scripts/make-busybox-image.sh

@@ -12,9 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from composer.errors import ConfigError
-
-#: Docker's PATH for a container whose image sets none.
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+from composer.runtime.defaults import DEFAULT_PATH
 
 
 @dataclass(frozen=True)

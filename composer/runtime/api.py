@@ -31,11 +31,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.errors import ContainerNotFoundError, ContainerStartError, RuntimeFailure
-from composer.runtime.execute import ExecResult, exec_container, exec_interactive
-from composer.runtime.spec import DEFAULT_PATH
+from composer.runtime.defaults import DEFAULT_PATH
 from composer.runtime.state import (
     Record,
     RuntimeState,
@@ -47,7 +46,6 @@ from composer.runtime.state import (
 )
 
 __all__ = [
-    "ExecResult",
     "RuntimeState",
     "container_state",
     "create",
@@ -62,6 +60,25 @@ __all__ = [
     "state",
     "stop_container",
 ]
+
+if TYPE_CHECKING:
+    from composer.runtime.execute import ExecResult
+
+
+
+def exec_container(container_id: str, run_root: Path, argv: Sequence[str], **kwargs: Any) -> ExecResult:
+    """Run ``argv`` inside the running container; see ``execute.exec_container``."""
+    from composer.runtime import execute
+
+    return execute.exec_container(container_id, run_root, argv, **kwargs)
+
+
+def exec_interactive(container_id: str, run_root: Path, argv: Sequence[str], **kwargs: Any) -> int:
+    """Run ``argv`` inside the container on the caller's stdio; see ``execute``."""
+    from composer.runtime import execute
+
+    return execute.exec_interactive(container_id, run_root, argv, **kwargs)
+
 
 START_TIMEOUT = 10.0
 SHIM_EXIT_TIMEOUT = 5.0

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from composer.runtime.spec import DEFAULT_PATH
+from composer.runtime.defaults import DEFAULT_PATH
 
 OCI_VERSION = "1.0.2"
 

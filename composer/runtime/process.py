@@ -17,7 +17,8 @@ from collections.abc import Sequence
 
 from composer.errors import ContainerStartError
 from composer.runtime import syscalls
-from composer.runtime.spec import DEFAULT_PATH, Rlimit, User
+from composer.runtime.defaults import DEFAULT_PATH
+from composer.runtime.spec import Rlimit, User
 
 
 class ExecError(ContainerStartError):

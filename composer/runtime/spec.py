@@ -17,7 +17,6 @@ from typing import Any
 
 from composer.errors import ContainerStartError
 
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 KNOWN_NAMESPACES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup")
 
 
