@@ -16,6 +16,7 @@ import pytest
 from composer.errors import ContainerStartError, RuntimeFailure
 from composer.runtime import api
 from composer.runtime import syscalls as sc
+from composer.runtime.execute import ExecResult
 
 if TYPE_CHECKING:
     from conftest import Runtime
@@ -153,7 +154,7 @@ def test_exec(runtime: Runtime) -> None:
     assert api.exec_container("exec", run_root, ["cat", "/proc/1/cmdline"]).stdout == b"sleep\x0060\x00"
     listing = api.exec_container("exec", run_root, ["ls", "/"]).stdout.split()
     assert b"bin" in listing and b"proc" in listing and b"tmp" in listing
-    assert api.exec_container("exec", run_root, ["sh", "-c", "echo $FOO; exit 5"]) == api.ExecResult(5, b"from-spec\n", b"")
+    assert api.exec_container("exec", run_root, ["sh", "-c", "echo $FOO; exit 5"]) == ExecResult(5, b"from-spec\n", b"")
     res = api.exec_container("exec", run_root, ["sh", "-c", "pwd; id -u"], cwd="/tmp", uid=65534, gid=65534, env=["A=1"])
     assert (res.exit_code, res.stdout) == (0, b"/tmp\n65534\n")
     assert api.exec_container("exec", run_root, ["cat"], stdin=b"piped").stdout == b"piped"
