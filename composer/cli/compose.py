@@ -154,10 +154,9 @@ def ps(
     elif format_ == "table":
         cols = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
         keys = ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"]
-        table = [cols] + [[_trunc(str(r[k]), k) for k in keys] for r in rows]
-        widths = [max(len(row[i]) for row in table) for i in range(len(cols))]
-        for row in table:
-            typer.echo("   ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        from composer.cli.render import table
+
+        typer.echo(table([cols] + [[_trunc(str(r[k]), k) for k in keys] for r in rows]), nl=False)
     else:
         from composer.errors import ConfigError
 

@@ -6,7 +6,6 @@ nothing to commands that never touch images.
 """
 
 import json
-import math
 import os
 import sys
 from collections.abc import Sequence
@@ -15,6 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
+
+from composer.cli.render import table
+from composer.engine.humanize import human_duration, human_size
 
 if TYPE_CHECKING:
     from composer.image.model import Image, ImageSummary
@@ -100,51 +102,6 @@ def rm(
 
 
 # rendering (pure functions, tested on their own)
-
-
-def human_size(size: float) -> str:
-    """Docker's ``units.HumanSizeWithPrecision(size, 3)``: decimal units, 3 digits."""
-    units = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"]
-    i = 0
-    while size >= 1000 and i < len(units) - 1:
-        size /= 1000
-        i += 1
-    return f"{size:.3g}{units[i]}"
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's ``units.HumanDuration``."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = math.floor(seconds / 3600 + 0.5)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{int(seconds // 3600) // 24 // 365} years"
-
-
-def table(rows: Sequence[Sequence[str]]) -> str:
-    """Docker's tabwriter (minwidth 10, padding 3); the last column is not padded."""
-    widths = [max(10, max(len(r[i]) for r in rows) + 3) for i in range(len(rows[0]) - 1)]
-    lines = ["".join(c.ljust(w) for c, w in zip(r, widths, strict=False)) + r[-1] for r in rows]
-    return "\n".join(lines) + "\n"
 
 
 def render_images(

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from composer.engine import state
+from composer.engine.humanize import human_duration
 from composer.engine.state import Paths
 
 
@@ -24,34 +25,6 @@ def _parse_time(value: str | None) -> dt.datetime | None:
         return dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
     except ValueError:
         return None
-
-
-def human_duration(seconds: float) -> str:
-    """Docker's go-units HumanDuration."""
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(s / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    if hours < 24 * 7 * 2:
-        return f"{hours // 24} days"
-    if hours < 24 * 30 * 2:
-        return f"{hours // 24 // 7} weeks"
-    if hours < 24 * 365 * 2:
-        return f"{hours // 24 // 30} months"
-    return f"{hours // 24 // 365} years"
 
 
 def _ago(when: dt.datetime | None, now: dt.datetime) -> str:
