@@ -11,9 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.engine.process import UserSpec
+
+if TYPE_CHECKING:
+    from composer.image.store import Image
+    from composer.schema.model import Service
 
 _BIND_RO = ("rbind", "rprivate", "ro")
 _BIND_RW = ("rbind", "rprivate")
@@ -38,6 +42,8 @@ def tmpfs_mount(target: str, size: int | None = None, mode: int | None = None) -
 
 def container_spec(
     *,
+    service: Service,
+    image: Image,
     args: Sequence[str],
     env: Sequence[str],
     cwd: str,
@@ -47,7 +53,11 @@ def container_spec(
     mounts: Sequence[dict[str, Any]],
     annotations: dict[str, str],
 ) -> dict[str, Any]:
-    """A complete OCI runtime spec: runc's defaults plus this container's settings."""
+    """A complete OCI runtime spec: runc's defaults plus this container's settings.
+
+    ``service`` and ``image`` carry the settings not yet acted on here
+    (capabilities, cgroup limits, ulimits, ...): the runtime issue adds them.
+    """
     from composer.runtime.config import default_spec
 
     spec = default_spec(list(args), list(env), cwd, hostname, str(netns_path))

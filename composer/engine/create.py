@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from composer.engine import bundle, networks, process, state
+from composer.engine import attach, bundle, networks, process, state
 from composer.engine.containers import COMPOSE_VERSION, now_rfc3339
 from composer.engine.state import Paths
 from composer.errors import ConfigError
@@ -111,17 +111,8 @@ def create(
     for vol in named + anonymous:
         volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
 
-    nets: dict[str, dict[str, Any]] = {}
     with networks.ipam_lock(paths):
-        taken: set[str] = set()
-        for key, opts in service.networks.items():
-            net = networks.get_network(paths, project.networks[key].name)
-            if net is None:
-                raise ConfigError(f"network {project.networks[key].name} not found")
-            ip = (opts.ipv4_address if opts is not None and opts.ipv4_address else None) or networks.allocate_address(paths, net, taken)
-            taken.add(ip)
-            aliases = [service.name, *(opts.aliases if opts is not None else [])]
-            nets[net["name"]] = {"ip": ip, "aliases": aliases, "gateway": net["gateway"], "key": key}
+        nets = attach.plan_attachments(paths, project, service)
         record: dict[str, Any] = {
             "id": cid,
             "name": name,
@@ -147,16 +138,9 @@ def create(
         }
         state.save_container(paths, record)
 
-    addresses = [n["ip"] for n in nets.values()]
-    (cdir / "hosts").write_text(bundle.hosts_file(hostname, addresses))
-    (cdir / "hostname").write_text(hostname + "\n")
-    (cdir / "resolv.conf").write_text(bundle.resolv_conf([n["gateway"] for n in nets.values()][:1] or ["127.0.0.1"]))
-    mounts += [
-        bundle.bind_mount(cdir / "hosts", "/etc/hosts"),
-        bundle.bind_mount(cdir / "hostname", "/etc/hostname"),
-        bundle.bind_mount(cdir / "resolv.conf", "/etc/resolv.conf"),
-    ]
+    mounts += attach.network_files(cdir, hostname, nets, service)
     spec = bundle.container_spec(
+        service=service, image=image,
         args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
         hostname=hostname, netns_path=paths.netns_path(cid), mounts=mounts,
         annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name},

@@ -30,7 +30,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from composer.engine import health, monitor_client, state
+from composer.engine import dns_view, health, monitor_client, publish, state
 from composer.engine.state import Paths
 from composer.errors import ComposerError
 
@@ -69,24 +69,7 @@ class Monitor:
         return answers
 
     def _lookup(self, client_ip: str, name: str) -> list[str]:
-        client = next((r for r in self.records.values()
-                       if any(a.get("ip") == client_ip for a in r.get("networks", {}).values())), None)
-        if client is None:
-            return []
-        nets = set(client.get("networks", {}))
-        answers: list[str] = []
-        for cid in sorted(self.running):
-            rec = self.records.get(cid)
-            if rec is None:
-                continue
-            for net, att in rec.get("networks", {}).items():
-                if net not in nets:
-                    continue
-                names = {rec["name"].lower(), rec.get("hostname", "").lower(), cid[:12],
-                         *(a.lower() for a in att.get("aliases", []))}
-                if name in names and att["ip"] not in answers:
-                    answers.append(att["ip"])
-        return answers
+        return dns_view.lookup(self.records, self.running, client_ip, name)
 
     # -- scanning ---------------------------------------------------------
     def scan(self) -> None:
@@ -146,28 +129,10 @@ class Monitor:
             self.dns_listeners.discard(gw)
 
     async def _publish(self, tg: TaskGroup, rec: dict[str, Any]) -> None:
-        from composer.runtime.net import ports
-
         scope = anyio.CancelScope()
         self.port_scopes[rec["id"]] = scope
-        target_ip = next(iter(rec["networks"].values()))["ip"] if rec.get("networks") else "127.0.0.1"
-        bound: list[dict[str, Any]] = []
-
-        async def run_all(*, task_status: Any = anyio.TASK_STATUS_IGNORED) -> None:
-            with scope:
-                async with anyio.create_task_group() as inner:
-                    for p in rec["ports"]:
-                        fwd = ports.forward_udp if p.get("protocol") == "udp" else ports.forward_tcp
-                        host_ip = p.get("host_ip") or "0.0.0.0"
-                        host_port = int(p["published"]) if p.get("published") else 0
-                        actual = await inner.start(fwd, host_ip, host_port, target_ip, int(p["target"]))
-                        bound.append({"host_ip": host_ip, "host_port": actual, "target": int(p["target"]),
-                                      "protocol": p.get("protocol", "tcp")})
-                    task_status.started()
-
         try:
-            await tg.start(run_all)
-            self.bound_ports[rec["id"]] = bound
+            self.bound_ports[rec["id"]] = await publish.publish(tg, rec, scope)
         except ComposerError as exc:
             self.port_errors[rec["id"]] = str(exc)
             self.port_scopes.pop(rec["id"], None)
