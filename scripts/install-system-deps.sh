@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages composer needs, only when they are missing:
-#   busybox-static  the static /bin/busybox the base test image is made from
-#   crun            the second OCI runtime backend (tests run on every backend present)
-#   iproute2        ip(8), used by tests to inspect links (composer itself uses netlink)
+# Installs the Debian packages composer and its tests need, only when they are missing:
+#   busybox-static   the static /bin/busybox the base test image is made from
+#   crun, runc       the other OCI runtime backends (tests run on every backend present)
+#   iproute2         ip(8), used by tests to inspect links (composer itself speaks netlink)
+#   nftables         nft(8): kernel NAT for published ports
+#   docker-registry  a registry server on 127.0.0.1 for the push/pull tests
+#   skopeo           an independent tool that reads and writes image archives, for tests
 set -euo pipefail
 need=()
 [[ -x /bin/busybox ]] && /bin/busybox --help 2>&1 | grep -q BusyBox || need+=(busybox-static)
 command -v crun >/dev/null || need+=(crun)
+command -v runc >/dev/null || need+=(runc)
 command -v ip >/dev/null || need+=(iproute2)
+command -v nft >/dev/null || need+=(nftables)
+[[ -x /usr/bin/docker-registry ]] || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

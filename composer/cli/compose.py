@@ -74,7 +74,7 @@ def up(
         typer.echo(f"WARN[0000] {warning}", err=True)
     paths = g.paths
     opts = engine.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
-                            timeout=timeout)
+                            timeout=timeout, runtime=g.runtime)
     if detach:
         anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
         return

@@ -26,6 +26,7 @@ class GlobalOptions:
     project_directory: Path | None = None
     root: Path | None = None
     profiles: list[str] = field(default_factory=list)
+    runtime: str | None = None
 
     @property
     def paths(self) -> Paths:

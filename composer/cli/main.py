@@ -33,6 +33,7 @@ def global_options(
     project_directory: Annotated[Optional[Path], typer.Option("--project-directory", help="Alternate working directory")] = None,  # noqa: UP045
     root: Annotated[Optional[Path], typer.Option("--root", envvar="COMPOSER_ROOT", help="State root (default /var/lib/composer, run state in /run/composer)")] = None,  # noqa: UP045
     profile: Annotated[Optional[list[str]], typer.Option("--profile", help="Enable a profile")] = None,  # noqa: UP045
+    runtime: Annotated[Optional[str], typer.Option("--runtime", envvar="COMPOSER_RUNTIME", help="OCI runtime backend: builtin (default), crun or runc")] = None,  # noqa: UP045
 ) -> None:
     opts = GlobalOptions(
         files=[f.absolute() for f in file or []],
@@ -40,16 +41,18 @@ def global_options(
         project_directory=project_directory.absolute() if project_directory else None,
         root=root,
         profiles=list(profile or []) or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p],
+        runtime=runtime,
     )
     paths = opts.paths
     ctx.obj = {"options": opts, "state_root": paths.state_root, "run_root": paths.run_root}
 
 
 def _register() -> None:
-    from composer.cli import compose
+    from composer.cli import build, compose, config, containers, network, runtime
     from composer.cli.image import image_app
 
-    compose.register(app)
+    for module in (compose, containers, config, build, network, runtime):
+        module.register(app)
     app.add_typer(image_app, name="image", help="Manage images")
 
 

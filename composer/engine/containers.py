@@ -133,7 +133,7 @@ def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
             )
         api.start_container(
             cid, cdir, paths.runtime, cdir / f"{cid}-json.log",
-            cleanup_mounts=(cdir / "rootfs", ns_path),
+            cleanup_mounts=(cdir / "rootfs", ns_path), backend=record.get("runtime", "builtin"),
         )
     except BaseException:
         release(paths, record)

@@ -89,7 +89,8 @@ def _mounts(paths: Paths, project: Project, service: Service, cid: str) -> tuple
 
 
 def create(
-    paths: Paths, project: Project, service: Service, number: int, image: Image, config_hash: str
+    paths: Paths, project: Project, service: Service, number: int, image: Image, config_hash: str,
+    runtime: str | None = None,
 ) -> dict[str, Any]:
     """Create the container's directory, bundle and record; nothing runs yet."""
     from composer.engine import volumes
@@ -135,6 +136,7 @@ def create(
             "volumes": named,
             "anonymous_volumes": anonymous,
             "depends_on": {k: v.condition for k, v in service.depends_on.items()},
+            "runtime": getattr(service, "runtime", None) or runtime or "builtin",
         }
         state.save_container(paths, record)
 

@@ -40,22 +40,13 @@ class UpOptions:
     timeout: float | None = None
     parallel: int = 8
     wait_ports: float = 10.0
+    runtime: str | None = None  # the OCI runtime backend (--runtime); a service's runtime: wins
     extra: dict[str, Any] = field(default_factory=dict)
 
 
 def _project_records(paths: Paths, project: str, services: Sequence[str] = ()) -> list[dict[str, Any]]:
     recs = state.container_records(paths, project)
     return [r for r in recs if not services or r["service"] in services]
-
-
-def _images(project: Project, names: Sequence[str], store: ImageStore) -> dict[str, Image]:
-    out = {}
-    for name in names:
-        svc = project.services[name]
-        if not svc.image:
-            raise ConfigError(f"service {name!r} has neither an image nor a build context specified")
-        out[name] = store.get(svc.image)
-    return out
 
 
 def _ensure_networks(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
@@ -119,7 +110,9 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
     names = graph.start_order(project, list(opts.services) or None)
     if opts.no_deps and opts.services:
         names = [n for n in names if n in opts.services]
-    images = _images(project, names, store)
+    from composer.engine import images as engine_images
+
+    images = engine_images.ensure_images(project, names, store, report)
     with state.project_lock(paths, project.name):
         await anyio.to_thread.run_sync(_prepare, paths, project, names, report)
         limiter = anyio.CapacityLimiter(max(1, opts.parallel))
@@ -166,7 +159,7 @@ def _converge_service(paths: Paths, project: Project, name: str, image: Image, c
             if drift or opts.force_recreate or rec.get("image_id") != image.id:
                 report("Container", rec["name"], "Recreate")
                 containers.remove(paths, rec)
-                rec = create.create(paths, project, svc, rec["number"], image, config_hash)
+                rec = create.create(paths, project, svc, rec["number"], image, config_hash, opts.runtime)
                 report("Container", rec["name"], "Recreated")
             elif containers.is_running(paths, rec["id"]):
                 report("Container", rec["name"], "Running")
@@ -177,7 +170,7 @@ def _converge_service(paths: Paths, project: Project, name: str, image: Image, c
             out.append(containers.start(paths, rec))
             report("Container", rec["name"], "Started")
         return out
-    rec = create.create(paths, project, svc, 1, image, config_hash)
+    rec = create.create(paths, project, svc, 1, image, config_hash, opts.runtime)
     report("Container", rec["name"], "Created")
     try:
         _check_ports(netports, rec)

@@ -94,13 +94,17 @@ def start_container(
     log_path: Path,
     *,
     cleanup_mounts: Sequence[Path] = (),
+    backend: str = "builtin",
 ) -> RuntimeState:
     """Run the bundle under a detached shim; returns once the user's program is exec'd.
 
     Raises ``ContainerStartError`` with the init's message (``exec: "x":
     executable file not found in $PATH``, ``mount ... on /data: ...``) if it
-    could not start; the same message is kept in state.json.
+    could not start; the same message is kept in state.json. ``backend``
+    names the OCI runtime (only ``builtin`` so far).
     """
+    if backend != "builtin":
+        raise ContainerStartError(f"OCI runtime {backend!r} is not supported yet (use builtin)")
     return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False)
 
 
