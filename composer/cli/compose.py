@@ -27,7 +27,10 @@ def _opts(ctx: typer.Context) -> GlobalOptions:
 
 
 def reporter(kind: str, name: str, status: str) -> None:
-    mark = "✔" if status in FINAL else "⠿"
+    if kind == "Warning":
+        typer.echo(f"WARN[0000] {status}", err=True)
+        return
+    mark = "✔" if status.split(" (")[0] in FINAL else "⠿"
     typer.echo(f" {mark} {kind} {name}  {status}", err=True)
 
 
@@ -66,6 +69,7 @@ def up(
     import anyio
 
     from composer.engine import project as engine
+    from composer.engine import up as engine_up
     from composer.image.store import ImageStore
 
     g = _opts(ctx)
@@ -73,10 +77,10 @@ def up(
     for warning in getattr(proj, "warnings", ()):
         typer.echo(f"WARN[0000] {warning}", err=True)
     paths = g.paths
-    opts = engine.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
+    opts = engine_up.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
                             timeout=timeout, runtime=g.runtime)
     if detach:
-        anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
+        anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
         return
     interrupted = threading.Event()
     services_up: list[str] = []
@@ -90,7 +94,7 @@ def up(
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        recs = anyio.run(engine.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
+        recs = anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
         services_up.extend(sorted({r["service"] for r in recs}))
         _attach(paths, proj.name, recs, timeout, interrupted, color=not no_color and sys.stdout.isatty())
     finally:

@@ -58,7 +58,8 @@ def labels_for(project: Project, service: Service, number: int, image: Image, co
     }
 
 
-def _mounts(paths: Paths, project: Project, service: Service, cid: str) -> tuple[list[dict[str, Any]], list[str], list[str]]:
+def _mounts(paths: Paths, project: Project, service: Service, cid: str,
+            reuse: dict[str, str]) -> tuple[list[dict[str, Any]], list[str], list[str]]:
     """OCI mounts for the service's volumes; also the named and anonymous volumes used."""
     mounts: list[dict[str, Any]] = []
     named: list[str] = []
@@ -77,7 +78,7 @@ def _mounts(paths: Paths, project: Project, service: Service, cid: str) -> tuple
                 full = decl.name if decl is not None else vol.source
                 named.append(full)
             else:
-                full = secrets.token_hex(32)
+                full = reuse.get(vol.target) or secrets.token_hex(32)
                 anonymous.append(full)
             data = paths.volumes / full / "_data"
             mounts.append(bundle.bind_mount(data, vol.target, vol.read_only))
@@ -90,7 +91,8 @@ def _mounts(paths: Paths, project: Project, service: Service, cid: str) -> tuple
 
 def create(
     paths: Paths, project: Project, service: Service, number: int, image: Image, config_hash: str,
-    runtime: str | None = None,
+    runtime: str | None = None, *, config: dict[str, Any] | None = None,
+    reuse_anonymous: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """Create the container's directory, bundle and record; nothing runs yet."""
     from composer.engine import volumes
@@ -108,7 +110,7 @@ def create(
     if not args:
         raise ConfigError(f"service {service.name!r} has no command: the image sets no CMD and the service none")
     env = process.environment(cfg.env, service.environment, {"HOSTNAME": hostname, "HOME": user.home})
-    mounts, named, anonymous = _mounts(paths, project, service, cid)
+    mounts, named, anonymous = _mounts(paths, project, service, cid, reuse_anonymous or {})
     for vol in named + anonymous:
         volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
 
@@ -135,6 +137,8 @@ def create(
             "restart": service.restart or "no",
             "volumes": named,
             "anonymous_volumes": anonymous,
+            "anonymous_volume_targets": _anon_targets(service, anonymous),
+            "config": config or {},
             "depends_on": {k: v.condition for k, v in service.depends_on.items()},
             "runtime": getattr(service, "runtime", None) or runtime or "builtin",
         }
@@ -178,3 +182,6 @@ def _healthcheck(service: Service, image: Image) -> dict[str, Any] | None:
     return None
 
 
+def _anon_targets(service: Service, anonymous: list[str]) -> dict[str, str]:
+    targets = [v.target for v in service.volumes if v.type == "volume" and not v.source]
+    return dict(zip(targets, anonymous, strict=False))

@@ -26,7 +26,7 @@ import os
 import platform
 import re
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -57,6 +57,35 @@ _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm6
 def host_architecture() -> str:
     machine = platform.machine().lower()
     return _ARCH.get(machine, machine)
+
+
+class _HashingWriter:
+    """A file wrapper that hashes and counts what is written through it."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        import hashlib
+
+        self.fh = fh
+        self.sha = hashlib.sha256()
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.sha.update(data)
+        self.size += len(data)
+        return self.fh.write(data)
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+    def tell(self) -> int:
+        return self.size
+
+
+def _snapshot_size(snapshot: Path) -> int:
+    try:
+        return int(json.loads((snapshot / "layer.json").read_text())["size"])
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 class _Entry:
@@ -175,6 +204,54 @@ class ImageStore:
                 deleted = self._delete_image(digest, kept)
             self._write_entries(kept)
         return RemoveResult(untagged=untagged, deleted=deleted)
+
+    def add_layer(self, write: Callable[[BinaryIO], None], source: str) -> tuple[dict[str, Any], int]:
+        """Store the uncompressed layer tar that ``write`` writes; return (descriptor, content bytes).
+
+        The tar is hashed, kept as a blob and unpacked into its snapshot (once:
+        an existing snapshot of the same diff id is reused).
+        """
+        self.layout.ensure()
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        with self.layout.ingest() as (tmp, fh):
+            hasher = _HashingWriter(fh)
+            write(hasher)  # type: ignore[arg-type]
+            fh.flush()
+            diff_id, tar_size = "sha256:" + hasher.sha.hexdigest(), hasher.size
+            final = self.snapshots / oci.digest_hex(diff_id)
+            if (final / "fs").is_dir() and self.layout.has_blob(diff_id):
+                size = _snapshot_size(final)
+            else:
+                with self._new_snapshot() as snapshot:
+                    fh.seek(0)
+                    size = unpack_layer(fh, snapshot / "fs", source)
+                    (snapshot / "layer.json").write_text(json.dumps({"diff_id": diff_id, "size": size}))
+                    with self.layout.lock():
+                        self.layout.commit_blob(tmp, diff_id)
+                        self._commit_snapshot(snapshot, diff_id)
+        return {"mediaType": oci.MT_LAYER, "digest": diff_id, "size": tar_size}, size
+
+    def add_image(self, config: dict[str, Any], layers: Sequence[dict[str, Any]],
+                  refs: Sequence[str] = ()) -> Image:
+        """Write an image (config + manifest) over stored layers and point ``refs`` at it."""
+        targets = [self._taggable(r) for r in refs]
+        self.layout.ensure()
+        with self.layout.lock():
+            digest = self._write_image(config, list(layers))
+            entries = self._entries()
+            for ref in targets:
+                entries = self._with_ref(entries, digest, ref)
+            if not any(e.digest == digest for e in entries):
+                entries.append(_Entry(self._descriptor(digest, None)))
+            self._write_entries(entries)
+        return self._image(digest)
+
+    def config_of(self, image: Image) -> dict[str, Any]:
+        """The image's full OCI config document (a copy)."""
+        return json.loads(json.dumps(image.raw_config))
+
+    def layer_descriptors(self, image: Image) -> list[dict[str, Any]]:
+        return list(self.layout.read_json(image.digest).get("layers") or [])
 
     # internals: import
 

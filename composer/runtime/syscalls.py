@@ -181,3 +181,10 @@ def set_child_subreaper() -> None:
 
 def set_parent_death_signal(sig: int) -> None:
     prctl(PR_SET_PDEATHSIG, sig)
+
+
+def raw_syscall(number: int, name: str, target: str, *args: object) -> int:
+    """syscall(2) by number, for calls glibc does not wrap (capset, ...)."""
+    res = int(_libc.syscall(number, *args))
+    _check(res, name, target)
+    return res

@@ -1,111 +1,475 @@
 """The typed, frozen Compose model: what every later layer reads.
 
-Fields are the canonical long form (see ``canonical.py`` for the short-form
-rules). Mappings are plain dicts and keep the order of the YAML file.
+Every element of the Compose Specification has a field here, in canonical long
+form (see ``canonical.py`` for the short-form rules). Fields are declared in
+the order Docker Compose prints them (the Go struct order of compose-go), so
+``render.py`` can walk a model and print what ``docker compose config``
+prints. Mappings are plain dicts and keep the order of the YAML file.
+
+Units: durations are float seconds (``Duration``), sizes are int bytes
+(``Bytes``); ``render.py`` prints them back as Docker does (``1m30s``,
+``"52428800"``). ``None``/empty means "not set" (the engine's default).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 
+class Fmt:
+    """Render hint attached to a field with ``Annotated`` (read by ``render.py``)."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+
+
+Duration = Annotated[float, Fmt("duration")]
+Bytes = Annotated[int, Fmt("bytes")]
+Octal = Annotated[int, Fmt("octal")]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+    # Fields ``render.py`` never prints (derived conveniences for the engine).
+    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset()
+
+
+# ---- ports, volumes, mounts --------------------------------------------------
 
 
 class ServicePort(_Frozen):
+    name: str | None = None
+    mode: Literal["ingress", "host"] = "ingress"
+    host_ip: str | None = None
     target: int
     published: str | None = None
-    host_ip: str | None = None
-    protocol: Literal["tcp", "udp"] = "tcp"
-    mode: Literal["ingress", "host"] = "ingress"
+    protocol: str = "tcp"
+    app_protocol: str | None = None
 
 
 class ServiceVolume(_Frozen):
-    type: Literal["volume", "bind", "tmpfs"]
+    """One mount. Sub-options of the long syntax are flattened with a prefix."""
+
+    type: Literal["volume", "bind", "tmpfs", "image", "npipe", "cluster"]
     source: str | None = None
     target: str
     read_only: bool = False
+    consistency: str | None = None
+    bind_selinux: str | None = None
+    bind_propagation: str | None = None
     bind_create_host_path: bool = False
+    bind_recursive: str | None = None
+    volume_labels: dict[str, str] = {}
+    volume_nocopy: bool = False
+    volume_subpath: str | None = None
     tmpfs_size: int | None = None
     tmpfs_mode: int | None = None
-    volume_nocopy: bool = False
+    image_subpath: str | None = None
+
+
+class FileReference(_Frozen):
+    """A service's use of a secret or config (``secrets:``/``configs:`` of a service)."""
+
+    source: str
+    target: str | None = None
+    uid: str | None = None
+    gid: str | None = None
+    mode: Octal | None = None
+
+
+class Device(_Frozen):
+    source: str
+    target: str
+    permissions: str = "rwm"
+
+
+class DeviceRequest(_Frozen):
+    """``gpus:`` and ``deploy.resources.*.devices``; ``count`` -1 means all."""
+
+    capabilities: list[str] = []
+    driver: str | None = None
+    count: int | None = None
+    device_ids: list[str] = []
+    options: dict[str, str] = {}
+
+
+class Ulimit(_Frozen):
+    """``nofile: 1024`` sets ``single``; ``{soft, hard}`` sets both others."""
+
+    single: int | None = None
+    soft: int | None = None
+    hard: int | None = None
+
+
+# ---- dependencies, health, networks -----------------------------------------
 
 
 class DependsOn(_Frozen):
     condition: Literal[
         "service_started", "service_healthy", "service_completed_successfully"
     ] = "service_started"
-    required: bool = True
     restart: bool = False
+    required: bool = True
 
 
 class Healthcheck(_Frozen):
     """``None`` durations and retries mean "the engine's default" (30s, 30s, 0s, 5s, 3)."""
 
     test: list[str] = []
-    interval: float | None = None
-    timeout: float | None = None
-    start_period: float | None = None
-    start_interval: float | None = None
+    timeout: Duration | None = None
+    interval: Duration | None = None
     retries: int | None = None
+    start_period: Duration | None = None
+    start_interval: Duration | None = None
     disable: bool = False
 
 
 class ServiceNetwork(_Frozen):
     aliases: list[str] = []
+    driver_opts: dict[str, str] = {}
+    gw_priority: int | None = None
+    interface_name: str | None = None
     ipv4_address: str | None = None
+    ipv6_address: str | None = None
+    link_local_ips: list[str] = []
+    mac_address: str | None = None
+    priority: int | None = None
+
+
+# ---- build -------------------------------------------------------------------
+
+
+class Build(_Frozen):
+    context: str = "."
+    dockerfile: str | None = None
+    dockerfile_inline: str | None = None
+    entitlements: list[str] = []
+    args: dict[str, str | None] = {}
+    provenance: str | None = None
+    sbom: str | None = None
+    ssh: list[str] = []
+    labels: dict[str, str] = {}
+    cache_from: list[str] = []
+    cache_to: list[str] = []
+    no_cache: bool = False
+    no_cache_filter: list[str] = []
+    additional_contexts: dict[str, str] = {}
+    pull: bool = False
+    extra_hosts: list[str] = []
+    isolation: str | None = None
+    network: str | None = None
+    target: str | None = None
+    secrets: list[FileReference] = []
+    shm_size: Bytes | None = None
+    tags: list[str] = []
+    ulimits: dict[str, Ulimit] = {}
+    platforms: list[str] = []
+    privileged: bool = False
+
+
+# ---- deploy ------------------------------------------------------------------
+
+
+class UpdateConfig(_Frozen):
+    parallelism: int | None = None
+    delay: Duration | None = None
+    failure_action: str | None = None
+    monitor: Duration | None = None
+    max_failure_ratio: float | None = None
+    order: str | None = None
+
+
+class GenericResource(_Frozen):
+    kind: str
+    value: int
+
+
+class Resource(_Frozen):
+    cpus: float | None = None
+    memory: Bytes | None = None
+    pids: int | None = None
+    devices: list[DeviceRequest] = []
+    generic_resources: list[GenericResource] = []
+
+
+class Resources(_Frozen):
+    limits: Resource | None = None
+    reservations: Resource | None = None
+
+
+class RestartPolicy(_Frozen):
+    condition: str | None = None
+    delay: Duration | None = None
+    max_attempts: int | None = None
+    window: Duration | None = None
+
+
+class Placement(_Frozen):
+    constraints: list[str] = []
+    preferences: list[str] = []  # the ``spread`` values
+    max_replicas_per_node: int | None = None
+
+
+class Deploy(_Frozen):
+    mode: str | None = None
+    replicas: int | None = None
+    labels: dict[str, str] = {}
+    update_config: UpdateConfig | None = None
+    rollback_config: UpdateConfig | None = None
+    resources: Resources = Resources()
+    restart_policy: RestartPolicy | None = None
+    placement: Placement = Placement()
+    endpoint_mode: str | None = None
+
+
+# ---- other service sub-objects ------------------------------------------------
+
+
+class Logging(_Frozen):
+    driver: str | None = None
+    options: dict[str, str] = {}
+
+
+class BlkioDevice(_Frozen):
+    """``weight_device`` (``weight``) or a throttle (``rate``: bytes or IO/s)."""
+
+    path: str
+    weight: int | None = None
+    rate: int | None = None
+
+
+class BlkioConfig(_Frozen):
+    weight: int | None = None
+    weight_device: list[BlkioDevice] = []
+    device_read_bps: list[BlkioDevice] = []
+    device_read_iops: list[BlkioDevice] = []
+    device_write_bps: list[BlkioDevice] = []
+    device_write_iops: list[BlkioDevice] = []
+
+
+class CredentialSpec(_Frozen):
+    config: str | None = None
+    file: str | None = None
+    registry: str | None = None
+
+
+class ServiceHook(_Frozen):
+    command: list[str] | None = None
+    user: str | None = None
+    privileged: bool = False
+    working_dir: str | None = None
+    environment: dict[str, str | None] = {}
+
+
+class WatchRule(_Frozen):
+    path: str
+    action: str
+    target: str | None = None
+    exec: ServiceHook = ServiceHook()
+    include: list[str] = []
+    ignore: list[str] = []
+    initial_sync: bool = False
+
+
+class Develop(_Frozen):
+    watch: list[WatchRule] = []
+
+
+class Provider(_Frozen):
+    type: str
+    options: dict[str, list[str]] = {}
+
+
+class ServiceModel(_Frozen):
+    endpoint_var: str | None = None
+    model_var: str | None = None
+
+
+class EnvFile(_Frozen):
+    """An ``env_file`` entry; its variables are already merged into ``environment``."""
+
+    path: str
+    required: bool = True
+    format: str | None = None
+
+
+# ---- the service --------------------------------------------------------------
 
 
 class Service(_Frozen):
+    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset({"name", "env_file", "label_file"})
+
     name: str
-    image: str | None = None
-    command: list[str] | None = None
-    entrypoint: list[str] | None = None
-    environment: dict[str, str | None] = {}
-    working_dir: str | None = None
-    user: str | None = None
-    hostname: str | None = None
-    ports: list[ServicePort] = []
-    volumes: list[ServiceVolume] = []
-    depends_on: dict[str, DependsOn] = {}
-    healthcheck: Healthcheck | None = None
-    restart: str | None = None
-    networks: dict[str, ServiceNetwork | None] = {"default": None}
-    stop_signal: str | None = None
-    stop_grace_period: float | None = None
-    container_name: str | None = None
-    labels: dict[str, str] = {}
-    expose: list[str] = []
-    tty: bool = False
-    stdin_open: bool = False
-    init: bool | None = None
     profiles: list[str] = []
+    annotations: dict[str, str] = {}
+    attach: bool | None = None
+    build: Build | None = None
+    develop: Develop | None = None
+    blkio_config: BlkioConfig | None = None
+    cap_add: list[str] = []
+    cap_drop: list[str] = []
+    cgroup_parent: str | None = None
+    cgroup: str | None = None
+    cpu_count: int | None = None
+    cpu_percent: float | None = None
+    cpu_period: int | None = None
+    cpu_quota: int | None = None
+    cpu_rt_period: int | None = None
+    cpu_rt_runtime: int | None = None
+    cpus: float | None = None
+    cpuset: str | None = None
+    cpu_shares: int | None = None
+    command: list[str] | None = None
+    configs: list[FileReference] = []
+    container_name: str | None = None
+    credential_spec: CredentialSpec | None = None
+    depends_on: dict[str, DependsOn] = {}
+    deploy: Deploy | None = None
+    device_cgroup_rules: list[str] = []
+    devices: list[Device] = []
+    dns: list[str] = []
+    dns_opt: list[str] = []
+    dns_search: list[str] = []
+    domainname: str | None = None
+    entrypoint: list[str] | None = None
+    provider: Provider | None = None
+    environment: dict[str, str | None] = {}
+    env_file: list[EnvFile] = []
+    expose: list[str] = []
+    external_links: list[str] = []
+    extra_hosts: list[str] = []  # "host=ip", one entry per address, as Docker prints
+    group_add: list[str] = []
+    gpus: list[DeviceRequest] = []
+    hostname: str | None = None
+    healthcheck: Healthcheck | None = None
+    image: str | None = None
+    init: bool | None = None
+    ipc: str | None = None
+    isolation: str | None = None
+    labels: dict[str, str] = {}
+    label_file: list[str] = []
+    links: list[str] = []
+    logging: Logging | None = None
+    mem_limit: Bytes | None = None
+    mem_reservation: Bytes | None = None
+    memswap_limit: Bytes | None = None
+    mem_swappiness: Bytes | None = None
+    mac_address: str | None = None
+    models: dict[str, ServiceModel | None] = {}
+    network_mode: str | None = None
+    networks: dict[str, ServiceNetwork | None] = {"default": None}
+    oom_kill_disable: bool = False
+    oom_score_adj: int | None = None
+    pid: str | None = None
+    pids_limit: int | None = None
+    platform: str | None = None
+    ports: list[ServicePort] = []
+    privileged: bool = False
     pull_policy: str | None = None
+    pull_refresh_after: str | None = None
+    read_only: bool = False
+    restart: str | None = None
+    runtime: str | None = None
+    scale: int | None = None
+    secrets: list[FileReference] = []
+    security_opt: list[str] = []
+    shm_size: Bytes | None = None
+    stdin_open: bool = False
+    stop_grace_period: Duration | None = None
+    stop_signal: str | None = None
+    storage_opt: dict[str, str] = {}
+    sysctls: dict[str, str] = {}
+    tmpfs: list[str] = []  # as written; the mounts are also appended to ``volumes``
+    tty: bool = False
+    ulimits: dict[str, Ulimit] = {}
+    use_api_socket: bool = False
+    user: str | None = None
+    userns_mode: str | None = None
+    uts: str | None = None
+    volumes: list[ServiceVolume] = []
+    volumes_from: list[str] = []
+    working_dir: str | None = None
+    post_start: list[ServiceHook] = []
+    pre_stop: list[ServiceHook] = []
+    extensions: dict[str, Any] = {}
+
+
+# ---- top-level resources --------------------------------------------------------
+
+
+class IpamPool(_Frozen):
+    subnet: str | None = None
+    gateway: str | None = None
+    ip_range: str | None = None
+    aux_addresses: dict[str, str] = {}
+
+
+class Ipam(_Frozen):
+    driver: str | None = None
+    config: list[IpamPool] = []
+    options: dict[str, str] = {}
 
 
 class Network(_Frozen):
-    """``name`` is the full name: ``<project>_<key>`` unless ``name:`` or external."""
+    """``name`` is the full name: ``<project>_<key>`` unless ``name:`` or external.
+
+    ``subnet``/``gateway`` repeat the first ``ipam.config`` pool for the engine.
+    """
+
+    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset({"subnet", "gateway"})
 
     name: str
-    driver: str = "bridge"
+    driver: str | None = None
+    driver_opts: dict[str, str] = {}
+    ipam: Ipam | None = None
     external: bool = False
     internal: bool = False
+    attachable: bool = False
     labels: dict[str, str] = {}
+    enable_ipv4: bool | None = None
+    enable_ipv6: bool | None = None
     subnet: str | None = None
     gateway: str | None = None
+    extensions: dict[str, Any] = {}
 
 
 class Volume(_Frozen):
     """``name`` is the full name: ``<project>_<key>`` unless ``name:`` or external."""
 
     name: str
-    driver: str = "local"
+    driver: str | None = None
+    driver_opts: dict[str, str] = {}
     external: bool = False
     labels: dict[str, str] = {}
+    extensions: dict[str, Any] = {}
+
+
+class FileObject(_Frozen):
+    """A top-level secret or config; ``file`` is absolute."""
+
+    name: str
+    file: str | None = None
+    environment: str | None = None
+    content: str | None = None
+    external: bool = False
+    labels: dict[str, str] = {}
+    driver: str | None = None
+    driver_opts: dict[str, str] = {}
+    template_driver: str | None = None
+    extensions: dict[str, Any] = {}
+
+
+class Model(_Frozen):
+    """A top-level ``models:`` entry (an AI model served to services)."""
+
+    name: str | None = None
+    model: str
+    context_size: int | None = None
+    runtime_flags: list[str] = []
+    extensions: dict[str, Any] = {}
 
 
 class Project(_Frozen):
@@ -115,5 +479,11 @@ class Project(_Frozen):
     services: dict[str, Service]
     networks: dict[str, Network] = {}
     volumes: dict[str, Volume] = {}
+    secrets: dict[str, FileObject] = {}
+    configs: dict[str, FileObject] = {}
+    models: dict[str, Model] = {}
+    extensions: dict[str, Any] = {}
     environment: dict[str, str] = {}
     warnings: tuple[str, ...] = ()
+    # Services left out by profiles (``config --profiles`` lists theirs too).
+    disabled: dict[str, Service] = {}

@@ -1,0 +1,210 @@
+"""One-off containers (``run``) and containers created but not started (``create``).
+
+``run SERVICE [CMD]`` makes a fresh container from the service with the
+command line's overrides (command, entrypoint, environment, user, working
+directory, ports, volumes), named ``<project>-<service>-run-<12 hex>`` and
+labelled ``com.docker.compose.oneoff=True`` plus ``com.docker.compose.slug``
+(the 64-hex id the name's suffix comes from), as Docker Compose does. It
+never takes a place among the service's replicas, and never restarts.
+Dependencies are brought up first (``up`` of them) unless ``no_deps``.
+
+``create`` converges like ``up`` but stops short of starting anything.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from composer.engine import containers, create, state
+from composer.engine.state import Paths
+from composer.errors import ConfigError, ContainerStartError
+
+if TYPE_CHECKING:
+    from composer.image.store import ImageStore
+    from composer.schema.model import Project, Service
+
+ONEOFF_LABEL = "com.docker.compose.oneoff"
+SLUG_LABEL = "com.docker.compose.slug"
+
+
+def _quiet(kind: str, name: str, status: str) -> None:
+    pass
+
+
+def is_oneoff(rec: Mapping[str, Any]) -> bool:
+    return bool(rec.get("oneoff")) or rec.get("labels", {}).get(ONEOFF_LABEL) == "True"
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """What ``run`` changes in the service for its one-off container."""
+
+    service: str
+    command: Sequence[str] | None = None
+    entrypoint: Sequence[str] | None = None
+    environment: Mapping[str, str | None] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    name: str | None = None
+    user: str | None = None
+    workdir: str | None = None
+    publish: Sequence[str] = ()          # -p specs, short syntax
+    service_ports: bool = False          # keep the service's own ports
+    volumes: Sequence[str] = ()          # -v specs, short syntax
+    no_deps: bool = False
+    use_aliases: bool = False
+    runtime: str | None = None
+    environ: Mapping[str, str] = field(default_factory=dict)  # the caller's, for -e KEY and ~
+
+
+def oneoff_service(project: Project, opts: RunOptions, slug: str) -> Service:
+    """The service as the one-off container runs it."""
+    from composer.schema.location import Loc
+    from composer.schema.model import ServicePort, ServiceVolume
+    from composer.schema.mounts import canonical_ports, canonical_volumes
+
+    svc = project.services[opts.service]
+    ports: list[ServicePort] = list(svc.ports) if opts.service_ports else []
+    if opts.publish:
+        ports += [ServicePort(**p) for p in canonical_ports(list(opts.publish), Loc("command line", "--publish"))]
+    vols = list(svc.volumes)
+    if opts.volumes:
+        extra = canonical_volumes(list(opts.volumes), Loc("command line", "--volume"),
+                                  project.working_dir, opts.environ)
+        targets = {v["target"] for v in extra}
+        vols = [v for v in vols if v.target not in targets] + [ServiceVolume(**v) for v in extra]
+    env = dict(svc.environment)
+    for key, value in opts.environment.items():
+        env[key] = value if value is not None else opts.environ.get(key)
+    update: dict[str, Any] = {
+        "container_name": opts.name or f"{project.name}-{svc.name}-run-{slug[:12]}",
+        "environment": env,
+        "ports": ports,
+        "volumes": vols,
+        "restart": "no",
+        "labels": {**svc.labels, **opts.labels},
+    }
+    if opts.command is not None:
+        update["command"] = list(opts.command)
+    if opts.entrypoint is not None:
+        update["entrypoint"] = list(opts.entrypoint)
+        if opts.command is None:
+            update["command"] = []  # Docker: --entrypoint resets the image's CMD
+    if opts.user is not None:
+        update["user"] = opts.user
+    if opts.workdir is not None:
+        update["working_dir"] = opts.workdir
+    return svc.model_copy(update=update)
+
+
+async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOptions,
+              report: Any = _quiet) -> dict[str, Any]:
+    """Bring the dependencies up, create and start the one-off container; returns its record."""
+    import anyio
+
+    from composer.engine import project as engine
+
+    if opts.service not in project.services:
+        from composer.errors import ServiceNotFoundError
+
+        raise ServiceNotFoundError(f"no such service: {opts.service}")
+    svc = project.services[opts.service]
+    deps = [d for d in svc.depends_on if d in project.services]
+    if deps and not opts.no_deps:
+        await engine.up(paths, project, store,
+                        engine.UpOptions(services=deps, runtime=opts.runtime), report)
+    return await anyio.to_thread.run_sync(_create_and_start, paths, project, store, opts)
+
+
+def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions) -> dict[str, Any]:
+    from composer.engine import images as engine_images
+    from composer.engine import project as engine
+
+    slug = secrets.token_hex(32)
+    svc = oneoff_service(project, opts, slug)
+    if opts.name and any(r["name"] == opts.name for r in state.container_records(paths)):
+        raise ConfigError(f'container name "{opts.name}" is already in use')
+    image = engine_images.ensure_images(project, [opts.service], store)[opts.service]
+    with state.project_lock(paths, project.name):
+        engine._prepare(paths, project, [opts.service], _quiet)
+        rec = create.create(paths, project, svc, 1, image, "", opts.runtime)
+        rec["labels"] = {**rec["labels"], ONEOFF_LABEL: "True", SLUG_LABEL: slug,
+                         "com.docker.compose.config-hash": ""}
+        rec["oneoff"] = True
+        rec["restart"] = "no"
+        if not opts.use_aliases:
+            for att in rec.get("networks", {}).values():
+                if isinstance(att, dict):
+                    att["aliases"] = []  # reachable by container name only, as in Docker
+        state.save_container(paths, rec)
+        try:
+            engine._check_ports(_netports(), rec)
+            return containers.start(paths, rec)
+        except BaseException:
+            containers.remove(paths, rec)
+            raise
+
+
+def _netports() -> Any:
+    from composer.runtime.net import ports
+
+    return ports
+
+
+def exit_code_for(err: ContainerStartError) -> int:
+    """Docker's codes for a program that could not be started: 127 not found, 126 otherwise."""
+    text = str(err)
+    return 127 if ("not found" in text or "no such file" in text.lower()) else 126
+
+
+def wait_exit(paths: Paths, rec: dict[str, Any]) -> int:
+    """The exit code of a container that has stopped (-1 if unknown)."""
+    st = containers.runtime_state(paths, rec["id"])
+    if st is None or st.exit_code is None:
+        return -1
+    return int(st.exit_code)
+
+
+# ---------------------------------------------------------------- create
+
+
+def create_services(paths: Paths, project: Project, store: ImageStore, services: Sequence[str], *,
+                    no_deps: bool = False, force_recreate: bool = False, no_recreate: bool = False,
+                    runtime: str | None = None, report: Any = _quiet) -> list[dict[str, Any]]:
+    """``create``: the containers ``up`` would start, created and left stopped."""
+    from composer.engine import images as engine_images
+    from composer.engine import project as engine
+    from composer.planner import graph
+    from composer.schema.hash import service_config_hash
+
+    names = graph.start_order(project, list(services) or None)
+    if no_deps and services:
+        names = [n for n in names if n in services]
+    images = engine_images.ensure_images(project, names, store, report)
+    out = []
+    with state.project_lock(paths, project.name):
+        engine._prepare(paths, project, names, report)
+        for name in names:
+            svc = project.services[name]
+            config_hash = service_config_hash(svc)
+            existing = [r for r in state.container_records(paths, project.name)
+                        if r["service"] == name and not is_oneoff(r)]
+            for rec in existing:
+                drift = (rec["labels"].get("com.docker.compose.config-hash") != config_hash
+                         or rec.get("image_id") != images[name].id)
+                if (force_recreate or drift) and not no_recreate:
+                    report("Container", rec["name"], "Recreate")
+                    containers.remove(paths, rec)
+                    rec = create.create(paths, project, svc, rec["number"], images[name], config_hash, runtime)
+                    report("Container", rec["name"], "Recreated")
+                else:
+                    report("Container", rec["name"], "Running" if containers.is_running(paths, rec["id"])
+                           else "Created")
+                out.append(rec)
+            if not existing:
+                rec = create.create(paths, project, svc, 1, images[name], config_hash, runtime)
+                report("Container", rec["name"], "Created")
+                out.append(rec)
+    return out

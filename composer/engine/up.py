@@ -1,0 +1,254 @@
+"""``up``: converge the host to the project, following the planner's plan.
+
+Networks and volumes first; then one task per service that waits only for
+its own dependencies' ``depends_on`` conditions (no level-by-level barrier)
+and carries out the plan's actions for its containers: create, recreate
+(reusing anonymous volumes unless ``--renew-anon-volumes``), restart,
+start, keep, remove (scale down, orphans). Blocking kernel work runs in
+worker threads bounded by ``--parallel``. Each action is reported with its
+reason ("recreate web: environment.DEBUG changed").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import anyio
+
+from composer.engine import containers, create, monitor_client, networks, state, volumes, waits
+from composer.engine.project import Reporter, _quiet, first_error
+from composer.engine.state import Paths
+from composer.errors import ConfigError
+
+if TYPE_CHECKING:
+    from composer.image.store import Image, ImageStore
+    from composer.planner.plan import Action, Plan
+    from composer.schema.model import Project, Service
+
+#: service attributes that do not change the container (as in the config hash)
+_NOT_IN_CONFIG = {"depends_on", "profiles", "pull_policy"}
+
+
+@dataclass(frozen=True)
+class UpOptions:
+    services: Sequence[str] = ()
+    no_deps: bool = False
+    force_recreate: bool = False
+    no_recreate: bool = False
+    always_recreate_deps: bool = False
+    remove_orphans: bool = False
+    renew_anon_volumes: bool = False
+    no_start: bool = False
+    scale: Mapping[str, int] = field(default_factory=dict)
+    timeout: float | None = None
+    parallel: int = 8
+    wait_ports: float = 10.0
+    runtime: str | None = None  # the OCI runtime backend (--runtime); a service's runtime: wins
+    image_options: Mapping[str, Any] = field(default_factory=dict)  # build/pull flags for engine.images
+
+
+def service_config(service: Service) -> dict[str, Any]:
+    return service.model_dump(mode="json", exclude=_NOT_IN_CONFIG)
+
+
+def replicas_of(service: Service) -> int:
+    scale = getattr(service, "scale", None)
+    if scale is not None:
+        return int(scale)
+    deploy = getattr(service, "deploy", None)
+    replicas = getattr(deploy, "replicas", None) if deploy is not None else None
+    return int(replicas) if replicas is not None else 1
+
+
+def _ensure_networks(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
+    keys = sorted({k for n in names for k in project.services[n].networks})
+    for key in keys:
+        decl = project.networks[key]
+        if decl.external:
+            if networks.get_network(paths, decl.name) is None:
+                raise ConfigError(f"network {decl.name} declared as external, but could not be found")
+            continue
+        labels = {
+            "com.docker.compose.network": key,
+            "com.docker.compose.project": project.name,
+            "com.docker.compose.version": containers.COMPOSE_VERSION,
+        }
+        _, created = networks.ensure_network(paths, decl.name, labels, internal=decl.internal)
+        if created:
+            report("Network", decl.name, "Created")
+
+
+def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
+    used = sorted({v.source for n in names for v in project.services[n].volumes
+                   if v.type == "volume" and v.source})
+    for key in used:
+        decl = project.volumes[key]
+        if decl.external:
+            if not (paths.volumes / decl.name).exists():
+                raise ConfigError(f"external volume \"{decl.name}\" not found")
+            continue
+        if volumes.ensure_volume(paths, decl.name, project.name, key=key):
+            report("Volume", f'"{decl.name}"', "Created")
+
+
+def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
+    _ensure_networks(paths, project, names, report)
+    _ensure_volumes(paths, project, names, report)
+    monitor_client.ensure_monitor(paths, project.name)
+
+
+def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapping[str, Image],
+              opts: UpOptions) -> Plan:
+    from composer.planner.plan import Desired, Observed, PlanOptions, plan
+    from composer.schema.hash import service_config_hash
+
+    desired = {}
+    for name in names:
+        svc = project.services[name]
+        desired[name] = Desired(
+            service=name, config_hash=service_config_hash(svc), config=service_config(svc),
+            image_id=images[name].id, replicas=replicas_of(svc),
+            depends_on={d: c.restart for d, c in svc.depends_on.items()},
+        )
+    observed = []
+    for rec in state.container_records(paths, project.name):
+        if rec.get("labels", {}).get("com.docker.compose.oneoff") == "True":
+            continue
+        observed.append(Observed(
+            id=rec["id"], name=rec["name"], service=rec["service"], number=rec["number"],
+            config_hash=rec["labels"].get("com.docker.compose.config-hash", ""),
+            config=rec.get("config", {}), image_id=rec.get("image_id", ""),
+            running=containers.is_running(paths, rec["id"]),
+        ))
+    options = PlanOptions(
+        force_recreate=opts.force_recreate, no_recreate=opts.no_recreate,
+        always_recreate_deps=opts.always_recreate_deps, remove_orphans=opts.remove_orphans,
+        scale=opts.scale, selected=opts.services,
+    )
+    return plan(desired, observed, options, all_services=list(project.services))
+
+
+async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
+             report: Reporter = _quiet) -> list[dict[str, Any]]:
+    """Bring the project (or the named services and their dependencies) up."""
+    from composer.engine import images as engine_images
+    from composer.planner import graph
+
+    names = graph.select_services(project, list(opts.services), with_deps=not opts.no_deps)
+    images = engine_images.ensure_images(project, names, store, report, **dict(opts.image_options))
+    with state.project_lock(paths, project.name):
+        await anyio.to_thread.run_sync(_prepare, paths, project, names, report)
+        the_plan = make_plan(paths, project, names, images, opts)
+        _report_orphans(paths, project, the_plan, opts, report)
+        limiter = anyio.CapacityLimiter(max(1, opts.parallel))
+        started: dict[str, anyio.Event] = {n: anyio.Event() for n in names}
+        results: dict[str, list[dict[str, Any]]] = {}
+
+        async def converge(name: str) -> None:
+            svc = project.services[name]
+            if not opts.no_start:
+                for dep, cond in svc.depends_on.items():
+                    if dep not in started:
+                        continue
+                    await started[dep].wait()
+                    await waits.wait_condition(paths, project.name, dep, cond.condition, report)
+            results[name] = await anyio.to_thread.run_sync(
+                _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
+                limiter=limiter,
+            )
+            started[name].set()
+
+        try:
+            async with anyio.create_task_group() as tg:
+                for name in names:
+                    tg.start_soon(converge, name)
+        except BaseExceptionGroup as group:
+            raise first_error(group) from None
+        monitor_client.notify(paths, project.name)
+        all_recs = [r for n in names for r in results.get(n, [])]
+        if not opts.no_start:
+            await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)
+    return all_recs
+
+
+def _report_orphans(paths: Paths, project: Project, the_plan: Plan, opts: UpOptions,
+                    report: Reporter) -> None:
+    if opts.remove_orphans:
+        for action in the_plan.orphans:
+            rec = state.read_json(paths.container_dir(action.container or "") / "container.json")
+            if rec:
+                containers.remove(paths, rec)
+                report("Container", rec["name"], "Removed")
+        return
+    known = set(project.services)
+    orphans = sorted({r["name"] for r in state.container_records(paths, project.name)
+                      if r["service"] not in known
+                      and r.get("labels", {}).get("com.docker.compose.oneoff") != "True"})
+    if orphans:
+        report("Warning", "", f"Found orphan containers ({', '.join(orphans)}) for this project. If you "
+               "removed or renamed this service in your compose file, you can run this command with "
+               "the --remove-orphans flag to clean it up.")
+
+
+def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: list[Action],
+           opts: UpOptions, report: Reporter) -> list[dict[str, Any]]:
+    """Carry out one service's actions; returns its containers' records."""
+    from composer.schema.hash import service_config_hash
+
+    config_hash = service_config_hash(svc)
+    out = []
+    for action in actions:
+        rec = state.read_json(paths.container_dir(action.container) / "container.json") if action.container else None
+        if action.kind == "remove" and rec:
+            report("Container", rec["name"], "Stopping")
+            containers.remove(paths, rec)
+            report("Container", rec["name"], "Removed")
+            continue
+        if action.kind == "keep" and rec:
+            report("Container", rec["name"], "Running")
+            out.append(rec)
+            continue
+        if action.kind == "recreate" and rec:
+            report("Container", rec["name"], "Recreate", )
+            reuse = {} if opts.renew_anon_volumes else dict(rec.get("anonymous_volume_targets", {}))
+            containers.stop(paths, rec, opts.timeout)
+            containers.remove(paths, rec)
+            if opts.renew_anon_volumes:
+                for vol in rec.get("anonymous_volumes", []):
+                    volumes.remove_volume(paths, vol)
+            rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
+                                config=service_config(svc), reuse_anonymous=reuse)
+            report("Container", rec["name"], f"Recreated ({action.reason.split(': ', 1)[-1]})")
+        elif action.kind == "create":
+            rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
+                                config=service_config(svc))
+            report("Container", rec["name"], "Created")
+        elif action.kind == "restart" and rec:
+            report("Container", rec["name"], f"Restarting ({action.reason.split(': ', 1)[-1]})")
+            containers.stop(paths, rec, opts.timeout)
+        if rec is None:
+            continue
+        if opts.no_start:
+            out.append(rec)
+            continue
+        _check_ports(rec)
+        report("Container", rec["name"], "Starting")
+        try:
+            rec = containers.start(paths, rec)
+        except Exception:
+            report("Container", rec["name"], "Error")
+            raise
+        report("Container", rec["name"], "Started")
+        out.append(rec)
+    return out
+
+
+def _check_ports(rec: dict[str, Any]) -> None:
+    from composer.runtime.net import ports as netports
+
+    for port in rec.get("ports", []):
+        if port.get("published"):
+            netports.check_port_free(port.get("host_ip") or "0.0.0.0", int(port["published"]),
+                                     port.get("protocol", "tcp"))

@@ -1,0 +1,56 @@
+"""Which service attributes the engine acts on: ``up`` warns about the others.
+
+Every attribute of the Compose Specification parses, merges and renders; the
+engine acts on those listed in ``ACTED_ON``. Teams add names here as they wire
+an attribute into the runtime.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from composer.schema.model import Project
+
+ACTED_ON: frozenset[str] = frozenset(
+    {
+        "image",
+        "command",
+        "entrypoint",
+        "environment",
+        "env_file",
+        "working_dir",
+        "user",
+        "hostname",
+        "ports",
+        "volumes",
+        "tmpfs",
+        "depends_on",
+        "healthcheck",
+        "networks",
+        "stop_signal",
+        "stop_grace_period",
+        "container_name",
+        "labels",
+        "label_file",
+        "profiles",
+        "restart",  # recorded
+    }
+)
+
+# Attributes that only shape the model itself: never worth a warning.
+_ALWAYS_FINE = frozenset({"name", "extensions"})
+
+
+def not_acted_on(project: Project) -> list[str]:
+    """Sorted ``services.<svc>.<attr>`` paths set in the project but not acted on."""
+    found: list[str] = []
+    for name, service in project.services.items():
+        for attr in service.model_fields_set:
+            if attr in ACTED_ON or attr in _ALWAYS_FINE:
+                continue
+            value = getattr(service, attr)
+            if value is None or value is False or value == [] or value == {}:
+                continue
+            found.append(f"services.{name}.{attr}")
+    return sorted(found)
