@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import signal
 import sys
-import threading
 from typing import Annotated, Any, Optional
 
 import typer
@@ -54,69 +52,6 @@ def _print_lines(lines: Any, names: list[str], *, color: bool, no_prefix: bool =
         stamp = f"{ln.time} " if timestamps else ""
         out.write(("" if no_prefix else prefix(ln.container)) + stamp + text)
         out.flush()
-
-
-def up(
-    ctx: typer.Context,
-    services: Annotated[Optional[list[str]], typer.Argument(help="Services to start")] = None,  # noqa: UP045
-    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run containers in the background")] = False,
-    no_deps: Annotated[bool, typer.Option("--no-deps", help="Don't start linked services")] = False,
-    force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate containers even if unchanged")] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Shutdown timeout in seconds")] = None,  # noqa: UP045
-    no_color: Annotated[bool, typer.Option("--no-color", help="Monochrome output")] = False,
-) -> None:
-    """Create and start containers."""
-    import anyio
-
-    from composer.engine import project as engine
-    from composer.engine import up as engine_up
-    from composer.image.store import ImageStore
-
-    g = _opts(ctx)
-    proj = g.load_project()
-    for warning in getattr(proj, "warnings", ()):
-        typer.echo(f"WARN[0000] {warning}", err=True)
-    paths = g.paths
-    opts = engine_up.UpOptions(services=services or [], no_deps=no_deps, force_recreate=force_recreate,
-                            timeout=timeout, runtime=g.runtime)
-    if detach:
-        anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
-        return
-    interrupted = threading.Event()
-    services_up: list[str] = []
-
-    def on_sigint(signum: int, frame: Any) -> None:
-        if interrupted.is_set():
-            typer.echo("Killing...", err=True)
-            engine.kill(paths, proj.name, services_up)
-            return
-        interrupted.set()
-
-    old = signal.signal(signal.SIGINT, on_sigint)
-    try:
-        recs = anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, reporter)
-        services_up.extend(sorted({r["service"] for r in recs}))
-        _attach(paths, proj.name, recs, timeout, interrupted, color=not no_color and sys.stdout.isatty())
-    finally:
-        signal.signal(signal.SIGINT, old)
-
-
-def _attach(paths: Any, project: str, recs: list[dict[str, Any]], timeout: float | None,
-            interrupted: threading.Event, *, color: bool) -> None:
-    """Foreground up: print merged logs until all exit or Ctrl-C, then stop gracefully."""
-    from composer.engine import containers, logs
-    from composer.engine import project as engine
-
-    names = [r["name"] for r in recs]
-    typer.echo("Attaching to " + ", ".join(names))
-    lines, offsets = logs.snapshot(paths, recs)
-    _print_lines(lines, names, color=color)
-    follower = logs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid),
-                           stop=interrupted.is_set)
-    _print_lines(follower, names, color=color)
-    if interrupted.is_set():
-        typer.echo("Gracefully stopping... (press Ctrl+C again to force)", err=True)
-        engine.stop(paths, project, sorted({r["service"] for r in recs}), timeout, reporter)
 
 
 def down(
@@ -199,7 +134,7 @@ def logs(
     lines, offsets = enginelogs.snapshot(paths, recs, n)
     _print_lines(lines, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
     if follow:
-        stream = enginelogs.follow(paths, recs, offsets, lambda cid: containers.is_running(paths, cid))
+        stream = enginelogs.follow(paths, recs, offsets, lambda cid: containers.active(paths, cid))
         with contextlib.suppress(KeyboardInterrupt):
             _print_lines(stream, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
 
@@ -249,7 +184,9 @@ def version(short: Annotated[bool, typer.Option("--short", help="Shows only the 
 
 
 def register(app: typer.Typer) -> None:
-    app.command()(up)
+    from composer.cli import up
+
+    up.register(app)
     app.command()(down)
     app.command()(ps)
     app.command()(logs)

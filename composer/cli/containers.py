@@ -1,9 +1,380 @@
-"""Commands: exec, run, cp, top, port, kill, pause, unpause, restart, wait, create, ls, events, stats."""
+"""Commands: exec, run, create, restart, kill, pause, unpause, top, port, wait, cp, ls, events, stats.
+
+Thin, like compose.py: each builds options, calls one engine function and
+renders its result with Docker Compose's output and exit codes.
+"""
 
 from __future__ import annotations
 
+import json
+import os
+import sys
+from typing import Annotated, Any, Optional
+
 import typer
+
+from composer.cli.compose import reporter
+from composer.cli.context import GlobalOptions
+
+#: commands whose own arguments may look like options (``exec web sh -c ...``)
+PASSTHROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
+
+
+def _opts(ctx: typer.Context) -> GlobalOptions:
+    return ctx.obj["options"]  # type: ignore[no-any-return]
+
+
+def _env_pairs(items: list[str] | None) -> dict[str, str | None]:
+    """``-e KEY=VALUE`` or ``-e KEY`` (taken from the caller's environment)."""
+    out: dict[str, str | None] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not key:
+            from composer.errors import ConfigError
+
+            raise ConfigError(f"invalid environment variable {item!r}: expected KEY=VALUE or KEY")
+        out[key] = value if sep else None
+    return out
+
+
+def _labels(items: list[str] | None) -> dict[str, str]:
+    return {k: v or "" for k, v in _env_pairs(items).items()}
+
+
+# ---------------------------------------------------------------- exec
+
+
+def exec_(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name")],
+    command: Annotated[list[str], typer.Argument(help="Command and its arguments")],
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Detached mode: run the command in the background")] = False,
+    env: Annotated[Optional[list[str]], typer.Option("--env", "-e", help="Set environment variables")] = None,  # noqa: UP045
+    index: Annotated[int, typer.Option("--index", help="Index of the container if the service has several replicas")] = 1,
+    no_tty: Annotated[bool, typer.Option("--no-TTY", "-T", help="Disable pseudo-TTY allocation (default: auto-detected)")] = False,
+    privileged: Annotated[bool, typer.Option("--privileged", help="Give extended privileges to the process")] = False,
+    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Run the command as this user")] = None,  # noqa: UP045
+    workdir: Annotated[Optional[str], typer.Option("--workdir", "-w", help="Path to workdir directory for this command")] = None,  # noqa: UP045
+    interactive: Annotated[bool, typer.Option("--interactive", "-i", hidden=True, help="Keep STDIN open (always)")] = True,
+) -> None:
+    """Execute a command in a running container."""
+    from composer.engine import execcmd
+
+    g = _opts(ctx)
+    name = g.project_name_and_services([service])
+    opts = execcmd.ExecOptions(
+        service=service, argv=command, index=index, environment=_env_pairs(env), user=user,
+        workdir=workdir, detach=detach, tty=not no_tty and sys.stdin.isatty(), privileged=privileged,
+        environ=dict(os.environ),
+    )
+    code = execcmd.exec_in(g.paths, name, opts)
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- run
+
+
+def run(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name")],
+    command: Annotated[Optional[list[str]], typer.Argument(help="Command and its arguments")] = None,  # noqa: UP045
+    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run container in background and print container ID")] = False,
+    env: Annotated[Optional[list[str]], typer.Option("--env", "-e", help="Set environment variables")] = None,  # noqa: UP045
+    entrypoint: Annotated[Optional[str], typer.Option("--entrypoint", help="Override the entrypoint of the image")] = None,  # noqa: UP045
+    label: Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Add or override a label")] = None,  # noqa: UP045
+    name: Annotated[Optional[str], typer.Option("--name", help="Assign a name to the container")] = None,  # noqa: UP045
+    no_tty: Annotated[bool, typer.Option("--no-TTY", "-T", help="Disable pseudo-TTY allocation (default: auto-detected)")] = False,
+    no_deps: Annotated[bool, typer.Option("--no-deps", help="Don't start linked services")] = False,
+    publish: Annotated[Optional[list[str]], typer.Option("--publish", "-p", help="Publish a container's port(s) to the host")] = None,  # noqa: UP045
+    rm: Annotated[bool, typer.Option("--rm", help="Automatically remove the container when it exits")] = False,
+    service_ports: Annotated[bool, typer.Option("--service-ports", help="Run command with all service's ports enabled and mapped to the host")] = False,
+    use_aliases: Annotated[bool, typer.Option("--use-aliases", help="Use the service's network aliases in the network(s) the container connects to")] = False,
+    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Run as specified username or uid")] = None,  # noqa: UP045
+    volume: Annotated[Optional[list[str]], typer.Option("--volume", "-v", help="Bind mount a volume")] = None,  # noqa: UP045
+    workdir: Annotated[Optional[str], typer.Option("--workdir", "-w", help="Working directory inside the container")] = None,  # noqa: UP045
+    interactive: Annotated[bool, typer.Option("--interactive", "-i", hidden=True, help="Keep STDIN open (accepted)")] = True,
+) -> None:
+    """Run a one-off command on a service."""
+    import shlex
+
+    import anyio
+
+    from composer.engine import oneoff
+    from composer.errors import ConfigError, ContainerStartError
+    from composer.image.store import ImageStore
+
+    if detach and rm:
+        raise ConfigError("--rm and -d cannot be combined")
+    g = _opts(ctx)
+    proj = g.load_project()
+    paths = g.paths
+    opts = oneoff.RunOptions(
+        service=service, command=command or None,
+        entrypoint=shlex.split(entrypoint) if entrypoint is not None else None,
+        environment=_env_pairs(env), labels=_labels(label), name=name, user=user, workdir=workdir,
+        publish=publish or [], service_ports=service_ports, volumes=volume or [], no_deps=no_deps,
+        use_aliases=use_aliases, runtime=g.runtime, environ=dict(os.environ),
+    )
+    try:
+        rec = anyio.run(oneoff.run, paths, proj, ImageStore(paths.state_root), opts, reporter)
+    except ContainerStartError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(oneoff.exit_code_for(exc)) from None
+    if detach:
+        typer.echo(rec["name"])
+        return
+    code = _attach_oneoff(paths, rec)
+    if rm:
+        _remove_oneoff(paths, rec)
+    raise typer.Exit(code)
+
+
+def _attach_oneoff(paths: Any, rec: dict[str, Any]) -> int:
+    """Copy the container's output to ours until it exits; Ctrl-C is passed on, twice kills."""
+    import signal
+
+    from composer.engine import containers, logs, oneoff
+
+    hits: list[int] = []
+
+    def forward(signum: int, frame: Any) -> None:
+        hits.append(signum)
+        containers.kill(paths, rec, signal.SIGKILL if len(hits) > 1 else signum)
+
+    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        for line in logs.follow(paths, [rec], {}, lambda cid: containers.is_running(paths, cid)):
+            stream = sys.stderr if line.stream == "stderr" else sys.stdout
+            stream.write(line.text)
+            stream.flush()
+    finally:
+        for s, handler in old.items():
+            signal.signal(s, handler)
+    return oneoff.wait_exit(paths, rec)
+
+
+def _remove_oneoff(paths: Any, rec: dict[str, Any]) -> None:
+    from composer.engine import containers, volumes
+
+    containers.remove(paths, rec)
+    for vol in rec.get("anonymous_volumes", []):
+        volumes.remove_volume(paths, vol)
+
+
+# ---------------------------------------------------------------- create / restart / kill / pause
+
+
+def create(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument(help="Services to create")] = None,  # noqa: UP045
+    force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate containers even if their configuration and image haven't changed")] = False,
+    no_recreate: Annotated[bool, typer.Option("--no-recreate", help="If containers already exist, don't recreate them")] = False,
+    remove_orphans: Annotated[bool, typer.Option("--remove-orphans", help="Remove containers for services not defined in the Compose file")] = False,
+) -> None:
+    """Creates containers for a service."""
+    import anyio
+
+    from composer.engine import up as engine
+    from composer.errors import ConfigError, ServiceNotFoundError
+    from composer.image.store import ImageStore
+
+    if force_recreate and no_recreate:
+        raise ConfigError("--force-recreate and --no-recreate are incompatible")
+    g = _opts(ctx)
+    proj = g.load_project()
+    for s in services or []:
+        if s not in proj.services:
+            raise ServiceNotFoundError(f"no such service: {s}")
+    opts = engine.UpOptions(services=services or [], force_recreate=force_recreate, no_recreate=no_recreate,
+                            remove_orphans=remove_orphans, no_start=True, runtime=g.runtime)
+    anyio.run(engine.up, g.paths, proj, ImageStore(g.paths.state_root), opts, reporter)
+
+
+def restart(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Specify a shutdown timeout in seconds")] = None,  # noqa: UP045
+    no_deps: Annotated[bool, typer.Option("--no-deps", help="Don't restart dependent services")] = False,
+) -> None:
+    """Restart service containers."""
+    from composer.engine import control
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    control.restart(g.paths, name, services or [], timeout=timeout, no_deps=no_deps, report=reporter)
+
+
+def kill(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    signal_: Annotated[str, typer.Option("--signal", "-s", help="SIGNAL to send to the container")] = "SIGKILL",
+    remove_orphans: Annotated[bool, typer.Option("--remove-orphans", help="Remove containers for services not defined in the Compose file")] = False,
+) -> None:
+    """Force stop service containers."""
+    from composer.engine import containers, control
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    sig = containers.signal_number(signal_)
+    if not control.kill(g.paths, name, services or [], sig, report=reporter):
+        typer.echo("no container to kill", err=True)
+
+
+def pause(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045
+    """Pause services."""
+    from composer.engine import control
+
+    g = _opts(ctx)
+    control.pause(g.paths, g.project_name_and_services(services or []), services or [], report=reporter)
+
+
+def unpause(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045
+    """Unpause services."""
+    from composer.engine import control
+
+    g = _opts(ctx)
+    control.pause(g.paths, g.project_name_and_services(services or []), services or [], resume=True,
+                  report=reporter)
+
+
+# ---------------------------------------------------------------- top / port / wait
+
+
+def top(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045
+    """Display the running processes."""
+    from composer.cli.render import table
+    from composer.engine import containers, control
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    blocks = []
+    for rec in control.records(g.paths, name, services or []):
+        if not containers.is_running(g.paths, rec["id"]):
+            continue
+        rows = [["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]]
+        rows += [[p.uid, str(p.pid), str(p.ppid), str(p.cpu), p.stime, p.tty, p.time, p.cmd]
+                 for p in control.processes(g.paths, rec)]
+        blocks.append(rec["name"] + "\n" + table(rows))
+    typer.echo("\n".join(blocks), nl=False)
+
+
+def port(
+    ctx: typer.Context,
+    service: Annotated[str, typer.Argument(help="Service name")],
+    private_port: Annotated[int, typer.Argument(help="Private port")],
+    protocol: Annotated[str, typer.Option("--protocol", help="tcp or udp")] = "tcp",
+    index: Annotated[int, typer.Option("--index", help="Index of the container if the service has several replicas")] = 1,
+) -> None:
+    """Print the public port for a port binding."""
+    from composer.engine import control
+
+    g = _opts(ctx)
+    name = g.project_name_and_services([service])
+    typer.echo(control.port(g.paths, name, service, private_port, protocol, index))
+
+
+def wait(
+    ctx: typer.Context,
+    services: Annotated[list[str], typer.Argument(help="Services to wait for")],
+    down_project: Annotated[bool, typer.Option("--down-project", help="Drops project when the first container stops")] = False,
+) -> None:
+    """Block until the first service container stops."""
+    from composer.engine import control
+    from composer.engine import project as engine
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services)
+    code = control.wait(g.paths, name, services)
+    if down_project:
+        engine.down(g.paths, name, report=reporter)
+    raise typer.Exit(code)
+
+
+# ---------------------------------------------------------------- cp
+
+
+def cp(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(metavar="SRC", help="SERVICE:SRC_PATH or a local path")],
+    dest: Annotated[str, typer.Argument(metavar="DEST", help="SERVICE:DEST_PATH or a local path")],
+    index: Annotated[int, typer.Option("--index", help="Index of the container if the service has several replicas")] = 1,
+    archive: Annotated[bool, typer.Option("--archive", "-a", help="Archive mode (copy all uid/gid information)")] = False,
+    follow_link: Annotated[bool, typer.Option("--follow-link", "-L", help="Always follow symbol link in SRC_PATH")] = False,
+) -> None:
+    """Copy files/folders between a service container and the local filesystem."""
+    import contextlib
+
+    from composer.engine import copy, execcmd
+    from composer.errors import ConfigError
+
+    g = _opts(ctx)
+    (src_svc, src_path), (dest_svc, dest_path) = copy.split_ref(source), copy.split_ref(dest)
+    if (src_svc is None) == (dest_svc is None):
+        raise ConfigError("copying between services is not supported" if src_svc
+                          else "one of SRC and DEST must be SERVICE:PATH")
+    service = src_svc or dest_svc or ""
+    name = g.project_name_and_services([service])
+    rec = execcmd.service_container(g.paths, name, service, index, running=False)
+    with contextlib.ExitStack() as stack:
+        root = stack.enter_context(copy.container_root(g.paths, rec))
+
+        def end(svc: str | None, path: str, label: str) -> copy.Endpoint:
+            if svc is None:
+                return copy.Endpoint(None, os.path.join(os.getcwd(), path), label)
+            return copy.Endpoint(root, copy.container_path(path), f"{rec['name']}:{copy.container_path(path)}")
+
+        copy.copy(end(src_svc, src_path, source), end(dest_svc, dest_path, dest),
+                  follow_link=follow_link, archive=archive)
+    direction = f"{source} to {rec['name']}:{dest_path}" if dest_svc else f"{rec['name']}:{src_path} to {dest}"
+    reporter("Container", rec["name"], f"Copied {direction}")
+
+
+# ---------------------------------------------------------------- ls
+
+
+def ls(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Show all stopped Compose projects")] = False,
+    filter_: Annotated[Optional[str], typer.Option("--filter", help="Filter output based on conditions provided (name=...)")] = None,  # noqa: UP045
+    format_: Annotated[str, typer.Option("--format", help="Format the output. Values: [table | json]")] = "table",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only display project names")] = False,
+) -> None:
+    """List running compose projects."""
+    from composer.engine.projects import project_rows
+    from composer.errors import ConfigError
+
+    name_filter = None
+    if filter_:
+        key, _, value = filter_.partition("=")
+        if key != "name":
+            raise ConfigError(f"invalid filter {key!r}: only name=... is supported")
+        name_filter = value
+    if format_ not in ("table", "json"):
+        raise ConfigError(f"invalid --format {format_!r}: use table or json")
+    rows = project_rows(_opts(ctx).paths, all_=all_, name_filter=name_filter)
+    if quiet:
+        for r in rows:
+            typer.echo(r["Name"])
+    elif format_ == "json":
+        typer.echo(json.dumps(rows, separators=(",", ":")))
+    else:
+        from composer.cli.render import table
+
+        lines = [["NAME", "STATUS", "CONFIG FILES"]] + [[r["Name"], r["Status"], r["ConfigFiles"]] for r in rows]
+        typer.echo(table(lines), nl=False)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app (none yet)."""
+    """Add this module's commands to the main app."""
+    app.command("exec", context_settings=PASSTHROUGH)(exec_)
+    app.command(context_settings=PASSTHROUGH)(run)
+    app.command()(create)
+    app.command()(restart)
+    app.command()(kill)
+    app.command()(pause)
+    app.command()(unpause)
+    app.command()(top)
+    app.command()(port)
+    app.command()(wait)
+    app.command()(cp)
+    app.command()(ls)

@@ -27,6 +27,7 @@ class GlobalOptions:
     root: Path | None = None
     profiles: list[str] = field(default_factory=list)
     runtime: str | None = None
+    parallel: int = 8
 
     @property
     def paths(self) -> Paths:

@@ -34,6 +34,7 @@ def global_options(
     root: Annotated[Optional[Path], typer.Option("--root", envvar="COMPOSER_ROOT", help="State root (default /var/lib/composer, run state in /run/composer)")] = None,  # noqa: UP045
     profile: Annotated[Optional[list[str]], typer.Option("--profile", help="Enable a profile")] = None,  # noqa: UP045
     runtime: Annotated[Optional[str], typer.Option("--runtime", envvar="COMPOSER_RUNTIME", help="OCI runtime backend: builtin (default), crun or runc")] = None,  # noqa: UP045
+    parallel: Annotated[int, typer.Option("--parallel", envvar="COMPOSE_PARALLEL_LIMIT", help="Control max parallelism, -1 for unlimited")] = -1,
 ) -> None:
     opts = GlobalOptions(
         files=[f.absolute() for f in file or []],
@@ -42,6 +43,7 @@ def global_options(
         root=root,
         profiles=list(profile or []) or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p],
         runtime=runtime,
+        parallel=parallel if parallel > 0 else 64,
     )
     paths = opts.paths
     ctx.obj = {"options": opts, "state_root": paths.state_root, "run_root": paths.run_root}

@@ -104,11 +104,13 @@ def is_running(paths: Paths, container_id: str) -> bool:
 
 def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
     """Mount, wire and run the container; returns the updated record."""
+    from composer.engine import restarts
     from composer.runtime import api
     from composer.runtime.net import links, netns
 
     cid = record["id"]
     cdir = paths.container_dir(cid)
+    restarts.clear_user_stop(paths, cid)
     if is_running(paths, cid):
         return record
     old = api.container_state(cid, paths.runtime)
@@ -147,9 +149,11 @@ def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None) -> int | None:
+    from composer.engine import restarts
     from composer.runtime import api
 
     grace = record.get("stop_grace_period", 10.0) if timeout is None else timeout
+    restarts.mark_user_stop(paths, record["id"])
     code = None
     if is_running(paths, record["id"]):
         code = api.stop_container(
@@ -160,9 +164,11 @@ def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None) -> 
 
 
 def kill(paths: Paths, record: dict[str, Any], sig: int) -> None:
+    from composer.engine import restarts
     from composer.runtime import api
 
     if is_running(paths, record["id"]):
+        restarts.mark_user_stop(paths, record["id"])
         api.kill_container(record["id"], paths.runtime, sig)
 
 
@@ -174,3 +180,16 @@ def remove(paths: Paths, record: dict[str, Any]) -> None:
     with contextlib.suppress(RuntimeFailure):
         api.delete_container(record["id"], paths.runtime)
     shutil.rmtree(paths.container_dir(record["id"]), ignore_errors=True)
+
+
+def active(paths: Paths, container_id: str) -> bool:
+    """Running, or stopped but about to be restarted by its restart policy."""
+    from composer.engine import restarts
+
+    st = runtime_state(paths, container_id)
+    if st is not None and st.status == "running":
+        return True
+    rec = state.read_json(paths.container_dir(container_id) / "container.json")
+    if not rec or st is None:
+        return False
+    return restarts.will_restart(paths, rec, st.exit_code)

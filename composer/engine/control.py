@@ -164,7 +164,7 @@ def processes(paths: Paths, rec: dict[str, Any]) -> list[Proc]:
     ns = _ns(st.pid, "pid")
     if ns is None:
         return []
-    names = {}
+    names: dict[int, str] = {}
     try:
         with open("/etc/passwd") as fh:
             for line in fh:
@@ -207,23 +207,16 @@ def port(paths: Paths, project: str, service: str, private_port: int, protocol: 
 
 def wait(paths: Paths, project: str, services: Sequence[str], *, timeout: float | None = None,
          poll: float = 0.1) -> int:
-    """Block until every container of the services has stopped; the exit code of the first to stop."""
+    """Block until the first container of the services stops; its exit code (as Docker Compose)."""
     recs = records(paths, project, services, oneoff=False)
     if not recs:
-        raise ContainerNotFoundError("no containers for project " + project)
+        raise ContainerNotFoundError(f"no containers for project {project}")
     deadline = None if timeout is None else time.monotonic() + timeout
-    first: int | None = None
-    pending = {r["id"] for r in recs}
-    while pending:
-        for cid in sorted(pending):
-            st = containers.runtime_state(paths, cid)
+    while True:
+        for rec in recs:
+            st = containers.runtime_state(paths, rec["id"])
             if st is None or st.status == "stopped":
-                pending.discard(cid)
-                if first is None:
-                    first = int(st.exit_code or 0) if st is not None else 0
-        if not pending:
-            break
+                return int(st.exit_code or 0) if st is not None else 0
         if deadline is not None and time.monotonic() > deadline:
             raise ComposerError(f"timed out after {timeout:g}s waiting for containers to stop")
         time.sleep(poll)
-    return first or 0

@@ -93,12 +93,13 @@ def create(
     paths: Paths, project: Project, service: Service, number: int, image: Image, config_hash: str,
     runtime: str | None = None, *, config: dict[str, Any] | None = None,
     reuse_anonymous: dict[str, str] | None = None,
+    extra_labels: dict[str, str] | None = None, oneoff: bool = False, name: str | None = None,
 ) -> dict[str, Any]:
     """Create the container's directory, bundle and record; nothing runs yet."""
     from composer.engine import volumes
 
     cid = secrets.token_hex(32)
-    name = container_name(project, service, number)
+    name = name or container_name(project, service, number)
     cdir = paths.container_dir(cid)
     cdir.mkdir(parents=True)
     cfg = image.config
@@ -128,13 +129,16 @@ def create(
             "layers": [str(p) for p in image.layers],
             "command": args,
             "hostname": hostname,
-            "labels": labels_for(project, service, number, image, config_hash),
+            "labels": {**labels_for(project, service, number, image, config_hash),
+                       **({"com.docker.compose.oneoff": "True"} if oneoff else {}), **(extra_labels or {})},
+            "oneoff": oneoff,
             "networks": nets,
             "ports": [p.model_dump() for p in service.ports],
             "healthcheck": _healthcheck(service, image),
             "stop_signal": service.stop_signal or cfg.stop_signal,
             "stop_grace_period": service.stop_grace_period if service.stop_grace_period is not None else 10.0,
             "restart": service.restart or "no",
+            "restart_policy": _restart_policy(service),
             "volumes": named,
             "anonymous_volumes": anonymous,
             "anonymous_volume_targets": _anon_targets(service, anonymous),
@@ -185,3 +189,14 @@ def _healthcheck(service: Service, image: Image) -> dict[str, Any] | None:
 def _anon_targets(service: Service, anonymous: list[str]) -> dict[str, str]:
     targets = [v.target for v in service.volumes if v.type == "volume" and not v.source]
     return dict(zip(targets, anonymous, strict=False))
+
+
+def _restart_policy(service: Service) -> dict[str, Any] | None:
+    """``deploy.restart_policy`` as plain data (condition, max_attempts, delay in seconds)."""
+    deploy = getattr(service, "deploy", None)
+    policy = getattr(deploy, "restart_policy", None) if deploy is not None else None
+    if policy is None:
+        return None
+    data = policy.model_dump(mode="json") if hasattr(policy, "model_dump") else dict(policy)
+    return {"condition": data.get("condition"), "max_attempts": data.get("max_attempts"),
+            "delay": data.get("delay")}

@@ -30,7 +30,7 @@ from typing import Any
 import anyio
 from anyio.abc import TaskGroup
 
-from composer.engine import dns_view, health, monitor_client, publish, state
+from composer.engine import containers, dns_view, health, monitor_client, publish, restarts, state
 from composer.engine.state import Paths
 from composer.errors import ComposerError
 
@@ -54,6 +54,9 @@ class Monitor:
         self.dns_listeners: set[str] = set()
         self.wakeup = anyio.Event()
         self.last_scan = 0.0
+        self.restarting: set[str] = set()
+        self.backoffs: dict[str, float] = {}
+        self.last_start: dict[str, float] = {}
 
     # -- DNS view ---------------------------------------------------------
     def resolve(self, client_ip: str, name: str) -> list[str]:
@@ -112,8 +115,49 @@ class Monitor:
                 tg.start_soon(self._health_loop, rec, scope)
             if rec.get("ports") and cid not in self.port_scopes and cid not in self.port_errors:
                 await self._publish(tg, rec)
+        await self._restarts(tg)
         await self._dns_listen(dns)
         self.write_status()
+
+    async def _restarts(self, tg: TaskGroup) -> None:
+        """Start the restart of every stopped container whose policy asks for one."""
+        now = time.monotonic()
+        for cid, rec in self.records.items():
+            if cid in self.running or cid in self.restarting or rec.get("oneoff"):
+                continue
+            policy = restarts.policy_of(rec)
+            if policy.name == "no" or restarts.stopped_by_user(self.paths, cid):
+                continue
+            st = containers.runtime_state(self.paths, cid)
+            if st is None or st.status != "stopped":
+                continue
+            counts = restarts.read_count(self.paths, cid)
+            if not restarts.should_restart(policy, st.exit_code, counts.get("count", 0)):
+                continue
+            ran_for = now - self.last_start.get(cid, now - restarts.RESET_AFTER)
+            delay = policy.delay if policy.delay is not None else restarts.backoff(self.backoffs.get(cid), ran_for)
+            self.backoffs[cid] = delay
+            self.restarting.add(cid)
+            tg.start_soon(self._restart, rec, delay, counts)
+
+    async def _restart(self, rec: dict[str, Any], delay: float, counts: dict[str, Any]) -> None:
+        cid = rec["id"]
+        try:
+            await anyio.sleep(delay)
+            if restarts.stopped_by_user(self.paths, cid) or not self.paths.container_dir(cid).exists():
+                return
+            try:
+                with state.project_lock(self.paths, self.project, timeout=0):
+                    counts = dict(counts, count=counts.get("count", 0) + 1)
+                    restarts.write_count(self.paths, cid, counts)
+                    await anyio.to_thread.run_sync(containers.start, self.paths, rec)
+                    self.last_start[cid] = time.monotonic()
+                    log.info("restarted %s (restart %d)", rec["name"], counts["count"])
+            except ComposerError as exc:
+                log.warning("restart of %s: %s", rec["name"], exc)
+        finally:
+            self.restarting.discard(cid)
+            self.wakeup.set()
 
     async def _dns_listen(self, dns: Any) -> None:
         wanted = {att["gateway"] for cid in self.running
@@ -155,7 +199,7 @@ class Monitor:
                 self.scan()
                 await self.reconcile(tg, dns)
                 now = time.monotonic()
-                if self.running:
+                if self.running or self.restarting:
                     idle_since = None
                 elif idle_since is None:
                     idle_since = now

@@ -1,4 +1,4 @@
-"""One-off containers (``run``) and containers created but not started (``create``).
+"""One-off containers: ``run``.
 
 ``run SERVICE [CMD]`` makes a fresh container from the service with the
 command line's overrides (command, entrypoint, environment, user, working
@@ -8,7 +8,6 @@ labelled ``com.docker.compose.oneoff=True`` plus ``com.docker.compose.slug``
 never takes a place among the service's replicas, and never restarts.
 Dependencies are brought up first (``up`` of them) unless ``no_deps``.
 
-``create`` converges like ``up`` but stops short of starting anything.
 """
 
 from __future__ import annotations
@@ -104,7 +103,7 @@ async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOption
     """Bring the dependencies up, create and start the one-off container; returns its record."""
     import anyio
 
-    from composer.engine import project as engine
+    from composer.engine import up as engine
 
     if opts.service not in project.services:
         from composer.errors import ServiceNotFoundError
@@ -120,7 +119,7 @@ async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOption
 
 def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions) -> dict[str, Any]:
     from composer.engine import images as engine_images
-    from composer.engine import project as engine
+    from composer.engine import up as engine
 
     slug = secrets.token_hex(32)
     svc = oneoff_service(project, opts, slug)
@@ -129,28 +128,19 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
     image = engine_images.ensure_images(project, [opts.service], store)[opts.service]
     with state.project_lock(paths, project.name):
         engine._prepare(paths, project, [opts.service], _quiet)
-        rec = create.create(paths, project, svc, 1, image, "", opts.runtime)
-        rec["labels"] = {**rec["labels"], ONEOFF_LABEL: "True", SLUG_LABEL: slug,
-                         "com.docker.compose.config-hash": ""}
-        rec["oneoff"] = True
-        rec["restart"] = "no"
+        rec = create.create(paths, project, svc, 1, image, "", opts.runtime, oneoff=True,
+                            extra_labels={SLUG_LABEL: slug})
         if not opts.use_aliases:
             for att in rec.get("networks", {}).values():
                 if isinstance(att, dict):
                     att["aliases"] = []  # reachable by container name only, as in Docker
         state.save_container(paths, rec)
         try:
-            engine._check_ports(_netports(), rec)
+            engine._check_ports(rec)
             return containers.start(paths, rec)
         except BaseException:
             containers.remove(paths, rec)
             raise
-
-
-def _netports() -> Any:
-    from composer.runtime.net import ports
-
-    return ports
 
 
 def exit_code_for(err: ContainerStartError) -> int:
@@ -165,46 +155,3 @@ def wait_exit(paths: Paths, rec: dict[str, Any]) -> int:
     if st is None or st.exit_code is None:
         return -1
     return int(st.exit_code)
-
-
-# ---------------------------------------------------------------- create
-
-
-def create_services(paths: Paths, project: Project, store: ImageStore, services: Sequence[str], *,
-                    no_deps: bool = False, force_recreate: bool = False, no_recreate: bool = False,
-                    runtime: str | None = None, report: Any = _quiet) -> list[dict[str, Any]]:
-    """``create``: the containers ``up`` would start, created and left stopped."""
-    from composer.engine import images as engine_images
-    from composer.engine import project as engine
-    from composer.planner import graph
-    from composer.schema.hash import service_config_hash
-
-    names = graph.start_order(project, list(services) or None)
-    if no_deps and services:
-        names = [n for n in names if n in services]
-    images = engine_images.ensure_images(project, names, store, report)
-    out = []
-    with state.project_lock(paths, project.name):
-        engine._prepare(paths, project, names, report)
-        for name in names:
-            svc = project.services[name]
-            config_hash = service_config_hash(svc)
-            existing = [r for r in state.container_records(paths, project.name)
-                        if r["service"] == name and not is_oneoff(r)]
-            for rec in existing:
-                drift = (rec["labels"].get("com.docker.compose.config-hash") != config_hash
-                         or rec.get("image_id") != images[name].id)
-                if (force_recreate or drift) and not no_recreate:
-                    report("Container", rec["name"], "Recreate")
-                    containers.remove(paths, rec)
-                    rec = create.create(paths, project, svc, rec["number"], images[name], config_hash, runtime)
-                    report("Container", rec["name"], "Recreated")
-                else:
-                    report("Container", rec["name"], "Running" if containers.is_running(paths, rec["id"])
-                           else "Created")
-                out.append(rec)
-            if not existing:
-                rec = create.create(paths, project, svc, 1, images[name], config_hash, runtime)
-                report("Container", rec["name"], "Created")
-                out.append(rec)
-    return out

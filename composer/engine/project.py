@@ -35,7 +35,7 @@ def _project_records(paths: Paths, project: str, services: Sequence[str] = ()) -
 
 def start(paths: Paths, project_name: str, services: Sequence[str], report: Reporter = _quiet) -> None:
     with state.project_lock(paths, project_name):
-        recs = _project_records(paths, project_name, services)
+        recs = [r for r in _project_records(paths, project_name, services) if not r.get("oneoff")]
         if not recs:
             return
         monitor_client.ensure_monitor(paths, project_name)

@@ -82,3 +82,39 @@ async def wait_ports(paths: Paths, project: str, recs: list[dict[str, Any]], tim
                 return
             await anyio.sleep(POLL)
     raise NetworkError("published ports were not set up in time; see the monitor log under the run root")
+
+
+async def wait_ready(paths: Paths, recs: list[dict[str, Any]], timeout: float | None) -> None:
+    """``up --wait``: every container running (healthy if it has a healthcheck).
+
+    A one-shot container that exited 0 counts as done, as Docker Compose does;
+    one that exited otherwise, or became unhealthy, fails the wait.
+    """
+    with anyio.fail_after(timeout) if timeout else _no_limit():
+        pending = list(recs)
+        while pending:
+            still = []
+            for rec in pending:
+                st = containers.runtime_state(paths, rec["id"])
+                if st is not None and st.status == "stopped":
+                    if st.exit_code != 0:
+                        raise DependencyFailedError(f"container {rec['name']} exited ({st.exit_code})")
+                    continue
+                if rec.get("healthcheck"):
+                    status = (state.health_record(paths, rec["id"]) or {}).get("status")
+                    if status == "unhealthy":
+                        raise DependencyFailedError(f"container {rec['name']} is unhealthy")
+                    if status != "healthy":
+                        still.append(rec)
+                        continue
+                if st is None:
+                    still.append(rec)
+            pending = still
+            if pending:
+                await anyio.sleep(POLL)
+
+
+def _no_limit() -> Any:
+    import contextlib
+
+    return contextlib.nullcontext()

@@ -25,9 +25,17 @@ _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
 _SUBST_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])(.*))?", re.ASCII | re.DOTALL)
 
 
-def apply_changes(config: Mapping[str, Any], changes: Sequence[str]) -> dict[str, Any]:
-    """A copy of ``config`` with each Dockerfile line of ``changes`` applied in order."""
+def apply_changes(
+    config: Mapping[str, Any], changes: Sequence[str], build_args: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """A copy of ``config`` with each Dockerfile line of ``changes`` applied in order.
+
+    ``build_args`` (the builder's ARGs in scope) are expanded too; the image's
+    ENV wins over an ARG of the same name, as in Docker.
+    """
     out: dict[str, Any] = json.loads(json.dumps(dict(config)))
+    if build_args:
+        out["\0args"] = dict(build_args)
     for line in changes:
         parts = line.strip().split(None, 1)
         keyword = parts[0].upper() if parts else ""
@@ -38,11 +46,12 @@ def apply_changes(config: Mapping[str, Any], changes: Sequence[str]) -> dict[str
         if not args:
             raise ImageError(f"{keyword} requires at least one argument")
         handler(out, args, keyword)
+    out.pop("\0args", None)
     return out
 
 
 def _env_map(config: Mapping[str, Any]) -> dict[str, str]:
-    env: dict[str, str] = {}
+    env: dict[str, str] = dict(config.get("\0args") or {})
     for item in config.get("Env") or []:
         key, _, value = item.partition("=")
         env[key] = value
@@ -84,10 +93,13 @@ def _name_values(args: str, keyword: str, env: Mapping[str, str]) -> list[tuple[
 
 
 def _env(config: dict[str, Any], args: str, keyword: str) -> None:
-    env = _env_map(config)
-    for key, value in _name_values(args, keyword, env):
-        env[key] = value
-    config["Env"] = [f"{k}={v}" for k, v in env.items()]
+    own: dict[str, str] = {}
+    for item in config.get("Env") or []:
+        key, _, value = item.partition("=")
+        own[key] = value
+    for key, value in _name_values(args, keyword, _env_map(config)):
+        own[key] = value
+    config["Env"] = [f"{k}={v}" for k, v in own.items()]
 
 
 def _label(config: dict[str, Any], args: str, keyword: str) -> None:

@@ -128,7 +128,7 @@ def lookup(layers: Sequence[Path], rel: str) -> tuple[Path, os.stat_result] | No
     """
     parts = [p for p in rel.split("/") if p not in ("", ".")]
     if not parts:
-        return Path(layers[-1]), os.lstat(layers[-1]) if layers else None  # type: ignore[return-value]
+        return (Path(layers[-1]), os.lstat(layers[-1])) if layers else None
     for fs in reversed(layers):
         opaque_above = False
         for depth in range(len(parts)):
@@ -147,3 +147,28 @@ def lookup(layers: Sequence[Path], rel: str) -> tuple[Path, os.stat_result] | No
                 return None  # a file (or symlink) replaces the parent in this layer
             opaque_above = opaque_above or _is_opaque(here)
     return None
+
+
+def resolve_path(layers: Sequence[Path], path: str) -> str:
+    """``path`` in the image with its symlinked parent directories followed (the last
+    component is not), scoped to the image's root as in a chroot."""
+    parts = [p for p in path.split("/") if p not in ("", ".")]
+    resolved: list[str] = []
+    hops = 0
+    while parts:
+        part = parts.pop(0)
+        if part == "..":
+            if resolved:
+                resolved.pop()
+            continue
+        if parts:
+            found = lookup(layers, "/".join([*resolved, part]))
+            if found is not None and stat.S_ISLNK(found[1].st_mode) and hops < 40:
+                hops += 1
+                target = os.readlink(found[0])
+                if target.startswith("/"):
+                    resolved = []
+                parts[:0] = [p for p in target.split("/") if p not in ("", ".")]
+                continue
+        resolved.append(part)
+    return "/" + "/".join(resolved)

@@ -250,6 +250,10 @@ class ImageStore:
         """The image's full OCI config document (a copy)."""
         return json.loads(json.dumps(image.raw_config))
 
+    def snapshot_paths(self, layers: Sequence[dict[str, Any]], diff_ids: Sequence[str]) -> list[Path]:
+        """The snapshot fs directories of ``layers`` (bottom first), unpacked again if missing."""
+        return [self._ensure_snapshot(d, layer) for d, layer in zip(diff_ids, layers, strict=True)]
+
     def layer_descriptors(self, image: Image) -> list[dict[str, Any]]:
         return list(self.layout.read_json(image.digest).get("layers") or [])
 

@@ -28,6 +28,15 @@ MASKED_PATHS = [
     "/sys/firmware", "/sys/devices/virtual/powercap",
 ]  # fmt: skip
 
+#: the device cgroup: deny everything, then allow mknod of any node and use of the safe ones
+DEFAULT_DEVICE_RULES: list[dict[str, Any]] = [
+    {"allow": False, "access": "rwm"},
+    {"allow": True, "type": "c", "access": "m"},
+    {"allow": True, "type": "b", "access": "m"},
+    *({"allow": True, "type": "c", "major": major, "minor": minor, "access": "rwm"}
+      for major, minor in ((1, 3), (1, 5), (1, 7), (1, 8), (1, 9), (5, 0), (5, 1), (5, 2), (136, -1), (10, 200))),
+]  # fmt: skip
+
 READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"]
 
 
@@ -61,6 +70,8 @@ def default_spec(
     environment = list(env)
     if not any(item.startswith("PATH=") for item in environment):
         environment.insert(0, f"PATH={DEFAULT_PATH}")
+    from composer.runtime.seccomp_profile import docker_default
+
     network: dict[str, str] = {"type": "network"}
     if netns_path:
         network["path"] = netns_path
@@ -84,6 +95,8 @@ def default_spec(
             "namespaces": [{"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}, network],
             "maskedPaths": list(MASKED_PATHS),
             "readonlyPaths": list(READONLY_PATHS),
+            "resources": {"devices": [dict(rule) for rule in DEFAULT_DEVICE_RULES]},
+            "seccomp": docker_default(DEFAULT_CAPABILITIES),
         },
     }
     if hostname:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from composer.errors import ComposerError
-from composer.runtime import namespaces, process, rootfs, syscalls
+from composer.runtime import namespaces, process, rootfs, seccomp, syscalls
+from composer.runtime.cgroups import Cgroup
 from composer.runtime.spec import Spec
 
 READY = b"R\n"
@@ -43,13 +44,21 @@ class InitPipes:
     exec_fifo: str | None = None  # create/start: block here before exec
 
 
-def fork_container(spec: Spec, bundle: Path, pipes: InitPipes) -> int:
-    """Fork the intermediate child; returns its pid (the init's pid comes on ``pipes.pid``)."""
+def fork_container(spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | None = None) -> int:
+    """Fork the intermediate child; returns its pid (the init's pid comes on ``pipes.pid``).
+
+    The child joins ``cgroup`` before it unshares the cgroup namespace, so
+    the container sees its own group as the root.
+    """
+    if spec.seccomp is not None:
+        seccomp.preload()  # dlopen while the host's /usr/lib is visible
     pid = os.fork()
     if pid:
         return pid
     code = 1
     try:
+        if cgroup is not None:
+            cgroup.join(os.getpid())
         namespaces.enter(spec.namespaces)
         init_pid = os.fork()
         if init_pid == 0:
@@ -71,19 +80,23 @@ def container_init(spec: Spec, bundle: Path, pipes: InitPipes) -> NoReturn:
         _setup_stdio(pipes)
         if spec.hostname and spec.namespace("uts"):
             syscalls.sethostname(spec.hostname)
+        if spec.domainname and spec.namespace("uts"):
+            syscalls.setdomainname(spec.domainname)
         fifo = _open_fifo(pipes.exec_fifo)
         root = os.path.join(bundle, spec.root_path)
         if not os.path.isdir(root):
             raise ComposerError(f"rootfs {root} does not exist or is not a directory")
         rootfs.prepare(spec, os.path.realpath(root))
+        rootfs.write_sysctls(spec.sysctl)
         rootfs.finalize(spec)
         proc = spec.process
+        process.set_oom_score_adj(proc.oom_score_adj)
         process.enter_cwd(proc.cwd)
         process.set_rlimits(proc.rlimits)
         if fifo is not None:
             _wait_for_start(pipes.sync, fifo)
-        process.set_user(proc.user)
-        process.exec_program(proc.args, proc.env, no_new_privileges=proc.no_new_privileges)
+        process.drop_privileges(proc.user, proc.capabilities, spec.seccomp, no_new_privileges=proc.no_new_privileges)
+        process.exec_program(proc.args, proc.env, no_new_privileges=proc.no_new_privileges, profile=spec.seccomp)
     except process.ExecError as exc:
         code = exc.exit_code
         report_error(pipes.sync, code, str(exc))

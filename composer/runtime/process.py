@@ -16,8 +16,10 @@ import stat
 from collections.abc import Sequence
 
 from composer.errors import ContainerStartError
-from composer.runtime import syscalls
+from composer.runtime import capabilities, seccomp, syscalls
+from composer.runtime.capabilities import Capabilities
 from composer.runtime.defaults import DEFAULT_PATH
+from composer.runtime.seccomp import Seccomp
 from composer.runtime.spec import Rlimit, User
 
 
@@ -89,6 +91,41 @@ def set_user(user: User) -> None:
         os.umask(user.umask)
 
 
+def drop_privileges(
+    user: User, caps: Capabilities | None, profile: Seccomp | None, *, no_new_privileges: bool
+) -> None:
+    """Seccomp (unless it must wait for no_new_privs), bounding set, user, capability sets.
+
+    runc's order: without no_new_privs, loading a filter needs CAP_SYS_ADMIN,
+    so it is loaded first, while we still hold it; the Docker profile allows
+    every call that follows (prctl, setgroups, setuid, capset, execve).
+    """
+    if profile is not None and not no_new_privileges:
+        seccomp.load(profile)
+    try:
+        if caps is not None:
+            capabilities.drop_bounding(caps)
+            capabilities.keep_caps(True)
+        set_user(user)
+        if caps is not None:
+            capabilities.keep_caps(False)
+            capabilities.apply(caps)
+    except syscalls.SyscallError as exc:
+        raise ContainerStartError(f"apply capabilities: {exc}") from exc
+
+
+def set_oom_score_adj(value: int | None) -> None:
+    if value is None:
+        return
+    try:
+        with open("/proc/self/oom_score_adj", "w") as f:
+            f.write(str(value))
+    except OSError as exc:
+        raise ContainerStartError(
+            f"oom_score_adj {value}: {_reason(exc)} (lowering it needs CAP_SYS_RESOURCE)"
+        ) from exc
+
+
 def reset_signals() -> None:
     """Undo what Python did to signal dispositions: SIG_IGN survives execve(2).
 
@@ -102,11 +139,19 @@ def reset_signals() -> None:
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
 
 
-def exec_program(args: Sequence[str], env: Sequence[str], *, no_new_privileges: bool = False) -> None:
-    """Find and execve ``args``; returns only by raising ``ExecError``."""
+def exec_program(
+    args: Sequence[str], env: Sequence[str], *, no_new_privileges: bool = False, profile: Seccomp | None = None
+) -> None:
+    """Find and execve ``args``; returns only by raising ``ExecError``.
+
+    With no_new_privileges the seccomp filter is loaded here, last, so it
+    needs no capability (see ``drop_privileges``).
+    """
     path = lookpath(args[0], env)
     if no_new_privileges:
         syscalls.prctl(syscalls.PR_SET_NO_NEW_PRIVS, 1)
+        if profile is not None:
+            seccomp.load(profile)
     reset_signals()
     try:
         os.execve(path, list(args), _env_dict(env))

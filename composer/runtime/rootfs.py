@@ -158,6 +158,23 @@ def finalize(spec: Spec) -> None:
         remount_readonly("/")
 
 
+def write_sysctls(sysctl: dict[str, str]) -> None:
+    """Write ``linux.sysctl`` under the container's /proc/sys (before it is made read-only).
+
+    Only namespaced keys take effect in the container's own namespaces; the
+    engine refuses the others (as Docker does) before they get here.
+    """
+    for key in sorted(sysctl):
+        rel = key.replace(".", "/")
+        if rel.startswith("/") or ".." in rel.split("/"):
+            raise ContainerStartError(f"linux.sysctl: invalid key {key!r}")
+        try:
+            with open(f"/proc/sys/{rel}", "w") as f:
+                f.write(sysctl[key])
+        except OSError as exc:
+            raise ContainerStartError(f"sysctl {key}={sysctl[key]}: {exc.strerror or exc}") from exc
+
+
 def mount_one(rootfs: str, m: Mount) -> None:
     opts = parse_options(m.options)
     dest = secure_join(rootfs, m.destination)

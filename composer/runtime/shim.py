@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from composer.errors import ComposerError
-from composer.runtime import init, syscalls
+from composer.runtime import cgroups, init, syscalls
 from composer.runtime.jsonlog import JsonLog, LineSplitter
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
@@ -41,6 +41,7 @@ DRAIN_SECONDS = 2.0
 class Shim:
     def __init__(self, args: argparse.Namespace) -> None:
         self.directory = Path(args.root) / args.id
+        self.cgroup: cgroups.Cgroup | None = None
         self.bundle = Path(args.bundle)
         self.log_path = Path(args.log)
         self.sync_fd: int | None = args.sync_fd
@@ -78,6 +79,8 @@ class Shim:
         log = JsonLog(self.log_path)
         try:
             self.supervise(spec, log)
+        except ComposerError as exc:
+            self.fail(str(exc), 128)
         finally:
             log.close()
 
@@ -87,7 +90,11 @@ class Shim:
         sync_r, sync_w = os.pipe()
         pid_r, pid_w = os.pipe()
         pipes = init.InitPipes(out_w, err_w, sync_w, pid_w, self.exec_fifo)
-        middle = init.fork_container(spec, self.bundle, pipes)
+        self.cgroup = cgroups.Cgroup(spec.cgroups_path or cgroups.default_path(self.record.id))
+        self.update(cgroup=self.cgroup.path)
+        self.cgroup.create()
+        self.cgroup.apply(spec.resources)
+        middle = init.fork_container(spec, self.bundle, pipes, self.cgroup)
         for fd in (out_w, err_w, sync_w, pid_w):
             os.close(fd)
         pid = _read_pid(pid_r)
@@ -154,13 +161,27 @@ class Shim:
 
     def finish(self, exit_code: int) -> None:
         _, error = init.parse_sync(self.sync_data)
+        oom = self.release_cgroup()
         if error is not None:
             self.fail(error[1], exit_code)
         else:
-            self.update(status="stopped", exit_code=exit_code, finished_at=now_rfc3339())
+            self.update(status="stopped", exit_code=exit_code, finished_at=now_rfc3339(), oom_killed=oom)
             self.report({"ok": False, "error": f"container exited with code {exit_code} before it started"})
 
+    def release_cgroup(self) -> bool:
+        """Kill what is left in the container's cgroup, remove it; True if the OOM killer struck."""
+        group = self.cgroup
+        if group is None:
+            return False
+        self.cgroup = None
+        group.kill_all()
+        oom = group.oom_kills() > 0
+        group.remove()
+        return oom
+
     def cleanup(self) -> None:
+        with contextlib.suppress(BaseException):
+            self.release_cgroup()
         for path in self.cleanup_mounts:
             try:
                 syscalls.umount2(path, syscalls.MNT_DETACH)

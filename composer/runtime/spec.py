@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import ContainerStartError
+from composer.runtime.capabilities import CAPABILITIES, Capabilities
+from composer.runtime.seccomp import COMPARE_OPS, Arg, Rule, Seccomp
 
 KNOWN_NAMESPACES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup")
 
@@ -48,6 +50,8 @@ class Process:
     terminal: bool = False
     no_new_privileges: bool = False
     rlimits: tuple[Rlimit, ...] = ()
+    capabilities: Capabilities | None = None  # None: leave the caller's sets alone
+    oom_score_adj: int | None = None
 
     def env_value(self, name: str) -> str | None:
         for item in self.env:
@@ -83,6 +87,40 @@ class Device:
 
 
 @dataclass(frozen=True)
+class DeviceRule:
+    """One ``linux.resources.devices`` entry: the device cgroup's allow/deny list."""
+
+    allow: bool
+    type: str = "a"  # a, c or b
+    major: int | None = None  # None: any
+    minor: int | None = None
+    access: str = "rwm"
+
+    def cgroup_line(self) -> str:
+        if self.type == "a":
+            return "a"
+        major = "*" if self.major is None else str(self.major)
+        minor = "*" if self.minor is None else str(self.minor)
+        return f"{self.type} {major}:{minor} {self.access}"
+
+
+@dataclass(frozen=True)
+class Resources:
+    """``linux.resources``: what the cgroups enforce. None means "not set"."""
+
+    memory_limit: int | None = None
+    memory_reservation: int | None = None
+    memory_swap: int | None = None  # memory + swap, as OCI and Docker's memswap_limit
+    cpu_shares: int | None = None
+    cpu_quota: int | None = None
+    cpu_period: int | None = None
+    cpuset_cpus: str | None = None
+    cpuset_mems: str | None = None
+    pids_limit: int | None = None
+    devices: tuple[DeviceRule, ...] = ()
+
+
+@dataclass(frozen=True)
 class Spec:
     root_path: str
     process: Process
@@ -94,6 +132,11 @@ class Spec:
     masked_paths: tuple[str, ...] = ()
     readonly_paths: tuple[str, ...] = ()
     annotations: dict[str, str] = field(default_factory=dict)
+    domainname: str | None = None
+    sysctl: dict[str, str] = field(default_factory=dict)
+    seccomp: Seccomp | None = None
+    cgroups_path: str | None = None
+    resources: Resources = field(default_factory=Resources)
 
     def namespace(self, kind: str) -> Namespace | None:
         return next((ns for ns in self.namespaces if ns.type == kind), None)
@@ -119,6 +162,12 @@ def parse_spec(raw: Any) -> Spec:
     hostname = doc.get("hostname")
     if hostname is not None and not isinstance(hostname, str):
         raise SpecError("hostname: must be a string")
+    domainname = doc.get("domainname")
+    if domainname is not None and not isinstance(domainname, str):
+        raise SpecError("domainname: must be a string")
+    cgroups_path = linux.get("cgroupsPath")
+    if cgroups_path is not None and not isinstance(cgroups_path, str):
+        raise SpecError("linux.cgroupsPath: must be a string")
     return Spec(
         root_path=_str(root.get("path"), "root.path"),
         root_readonly=_bool(root.get("readonly", False), "root.readonly"),
@@ -130,6 +179,11 @@ def parse_spec(raw: Any) -> Spec:
         masked_paths=_strs(linux.get("maskedPaths", []), "linux.maskedPaths"),
         readonly_paths=_strs(linux.get("readonlyPaths", []), "linux.readonlyPaths"),
         annotations={str(k): str(v) for k, v in _obj(doc.get("annotations", {}), "annotations").items()},
+        domainname=domainname or None,
+        sysctl={str(k): str(v) for k, v in _obj(linux.get("sysctl") or {}, "linux.sysctl").items()},
+        seccomp=_seccomp(linux.get("seccomp")),
+        cgroups_path=cgroups_path or None,
+        resources=_resources(_obj(linux.get("resources") or {}, "linux.resources")),
     )
 
 
@@ -137,13 +191,12 @@ def _process(doc: dict[str, Any]) -> Process:
     args = _strs(doc.get("args"), "process.args")
     if not args:
         raise SpecError("process.args: must name the program to run")
-    if _bool(doc.get("terminal", False), "process.terminal"):
-        raise SpecError("process.terminal: true is not supported by the built-in runtime yet")
     cwd = _str(doc.get("cwd", "/"), "process.cwd")
     if not cwd.startswith("/"):
         raise SpecError(f"process.cwd: must be an absolute path, not {cwd!r}")
     user = _obj(doc.get("user", {}), "process.user")
     umask = user.get("umask")
+    oom = doc.get("oomScoreAdj")
     return Process(
         args=args,
         env=_strs(doc.get("env", []), "process.env"),
@@ -158,6 +211,98 @@ def _process(doc: dict[str, Any]) -> Process:
         ),
         no_new_privileges=_bool(doc.get("noNewPrivileges", False), "process.noNewPrivileges"),
         rlimits=tuple(_rlimit(r, f"process.rlimits[{i}]") for i, r in enumerate(_list(doc.get("rlimits", []), "process.rlimits"))),
+        terminal=_bool(doc.get("terminal", False), "process.terminal"),
+        capabilities=_capabilities(doc.get("capabilities")),
+        oom_score_adj=None if oom is None else _int(oom, "process.oomScoreAdj"),
+    )
+
+
+def _capabilities(value: Any) -> Capabilities | None:
+    if value is None:
+        return None
+    doc = _obj(value, "process.capabilities")
+    sets: dict[str, tuple[str, ...]] = {}
+    for kind in ("bounding", "effective", "permitted", "inheritable", "ambient"):
+        names = _strs(doc.get(kind, []), f"process.capabilities.{kind}")
+        for name in names:
+            if name not in CAPABILITIES:
+                raise SpecError(f"process.capabilities.{kind}: unknown capability {name!r}")
+        sets[kind] = names
+    return Capabilities(**sets)
+
+
+def _seccomp(value: Any) -> Seccomp | None:
+    if value is None:
+        return None
+    doc = _obj(value, "linux.seccomp")
+    rules: list[Rule] = []
+    for i, item in enumerate(_list(doc.get("syscalls", []), "linux.seccomp.syscalls")):
+        where = f"linux.seccomp.syscalls[{i}]"
+        rule = _obj(item, where)
+        args: list[Arg] = []
+        for j, a in enumerate(_list(rule.get("args", []), f"{where}.args")):
+            arg = _obj(a, f"{where}.args[{j}]")
+            op = _str(arg.get("op"), f"{where}.args[{j}].op")
+            if op not in COMPARE_OPS:
+                raise SpecError(f"{where}.args[{j}].op: unknown operator {op!r}")
+            args.append(Arg(
+                index=_int(arg.get("index", 0), f"{where}.args[{j}].index"),
+                value=_int(arg.get("value", 0), f"{where}.args[{j}].value"),
+                value_two=_int(arg.get("valueTwo", 0), f"{where}.args[{j}].valueTwo"),
+                op=op,
+            ))  # fmt: skip
+        errno_ret = rule.get("errnoRet")
+        rules.append(Rule(
+            names=_strs(rule.get("names", []), f"{where}.names"),
+            action=_str(rule.get("action"), f"{where}.action"),
+            errno_ret=None if errno_ret is None else _int(errno_ret, f"{where}.errnoRet"),
+            args=tuple(args),
+        ))  # fmt: skip
+    default_errno = doc.get("defaultErrnoRet")
+    return Seccomp(
+        default_action=_str(doc.get("defaultAction"), "linux.seccomp.defaultAction"),
+        default_errno=None if default_errno is None else _int(default_errno, "linux.seccomp.defaultErrnoRet"),
+        architectures=_strs(doc.get("architectures", []), "linux.seccomp.architectures"),
+        rules=tuple(rules),
+    )
+
+
+def _opt_int(doc: dict[str, Any], key: str, where: str) -> int | None:
+    value = doc.get(key)
+    return None if value is None else _int(value, f"{where}.{key}")
+
+
+def _resources(doc: dict[str, Any]) -> Resources:
+    memory = _obj(doc.get("memory") or {}, "linux.resources.memory")
+    cpu = _obj(doc.get("cpu") or {}, "linux.resources.cpu")
+    pids = _obj(doc.get("pids") or {}, "linux.resources.pids")
+    rules: list[DeviceRule] = []
+    for i, item in enumerate(_list(doc.get("devices", []), "linux.resources.devices")):
+        where = f"linux.resources.devices[{i}]"
+        rule = _obj(item, where)
+        kind = rule.get("type", "a") or "a"
+        if kind not in ("a", "c", "b"):
+            raise SpecError(f"{where}.type: must be a, c or b, not {kind!r}")
+        major, minor = _opt_int(rule, "major", where), _opt_int(rule, "minor", where)
+        rules.append(DeviceRule(
+            allow=_bool(rule.get("allow", False), f"{where}.allow"),
+            type=kind,
+            major=None if major is None or major < 0 else major,
+            minor=None if minor is None or minor < 0 else minor,
+            access=str(rule.get("access") or "rwm"),
+        ))  # fmt: skip
+    cpus, mems = cpu.get("cpus"), cpu.get("mems")
+    return Resources(
+        memory_limit=_opt_int(memory, "limit", "linux.resources.memory"),
+        memory_reservation=_opt_int(memory, "reservation", "linux.resources.memory"),
+        memory_swap=_opt_int(memory, "swap", "linux.resources.memory"),
+        cpu_shares=_opt_int(cpu, "shares", "linux.resources.cpu"),
+        cpu_quota=_opt_int(cpu, "quota", "linux.resources.cpu"),
+        cpu_period=_opt_int(cpu, "period", "linux.resources.cpu"),
+        cpuset_cpus=str(cpus) if cpus else None,
+        cpuset_mems=str(mems) if mems else None,
+        pids_limit=_opt_int(pids, "limit", "linux.resources.pids"),
+        devices=tuple(rules),
     )
 
 

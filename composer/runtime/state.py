@@ -34,6 +34,8 @@ class RuntimeState:
     started_at: str | None
     finished_at: str | None
     error: str | None = None
+    oom_killed: bool = False
+    backend: str = "builtin"
 
     def to_oci(self) -> dict[str, Any]:
         """The ``runc state`` document (OCI runtime spec, "State")."""
@@ -69,6 +71,10 @@ class Record:
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    oom_killed: bool = False
+    backend: str = "builtin"
+    cgroup: str = ""  # the group's path relative to each hierarchy; "" if none
+    terminal_socket: str = ""  # the attach socket of a terminal container
 
     def public(self) -> RuntimeState:
         return RuntimeState(
@@ -80,6 +86,8 @@ class Record:
             started_at=self.started_at,
             finished_at=self.finished_at,
             error=self.error,
+            oom_killed=self.oom_killed,
+            backend=self.backend,
         )
 
 

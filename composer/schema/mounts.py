@@ -2,7 +2,9 @@
 
 Each function returns canonical dicts (the fields of ``ServicePort`` and
 ``ServiceVolume``). Relative bind sources are resolved against the project
-directory and ``~`` against the HOME the caller passed in.
+directory and ``~`` against the HOME the caller passed in. The short forms
+follow Docker's parsers (``nat.ParsePortSpecs``, ``loader.ParseVolume``):
+port ranges expand to one entry per port, sorted as Docker sorts them.
 """
 
 from __future__ import annotations
@@ -13,13 +15,37 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from composer.errors import ConfigError, UnsupportedError
-from composer.schema import keys
-from composer.schema.coerce import as_bool, as_int, as_list, as_mapping, as_str, check_keys
+from composer.errors import ConfigError
+from composer.schema.coerce import (
+    as_bool,
+    as_int,
+    as_list,
+    as_mapping,
+    as_labels,
+    as_str,
+    check_keys,
+)
 from composer.schema.location import Loc
 from composer.schema.units import parse_mode, parse_size
 
-_PORT = re.compile(r"^\d+$")
+_RANGE = re.compile(r"^(\d+)(?:-(\d+))?$")
+_PORT_HINT = "expected [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]"
+_PROTOCOLS = ("tcp", "udp", "sctp")
+
+SERVICE_PORT = frozenset(
+    {"app_protocol", "host_ip", "mode", "name", "protocol", "published", "target"}
+)
+SERVICE_VOLUME = frozenset(
+    {"bind", "consistency", "image", "read_only", "source", "target", "tmpfs", "type", "volume"}
+)
+_SUB_KEYS = {
+    "bind": frozenset({"create_host_path", "propagation", "recursive", "selinux"}),
+    "volume": frozenset({"labels", "nocopy", "subpath"}),
+    "tmpfs": frozenset({"mode", "size"}),
+    "image": frozenset({"subpath"}),
+}
+_PROPAGATION = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
+_MOUNT_TYPES = ("volume", "bind", "tmpfs", "image", "npipe", "cluster")
 
 
 # ---- ports -------------------------------------------------------------------
@@ -32,67 +58,105 @@ def canonical_ports(value: Any, loc: Loc) -> list[dict[str, Any]]:
         if isinstance(item, dict):
             result.append(_long_port(as_mapping(item, here), here))
         elif isinstance(item, int | str) and not isinstance(item, bool):
-            result.append(_short_port(str(item), here))
+            result.extend(short_port(str(item), here))
         else:
             raise ConfigError(f"{here} must be a string, number or mapping")
     return result
 
 
-def _short_port(text: str, loc: Loc) -> dict[str, Any]:
+def _bad_port(text: str, loc: Loc) -> ConfigError:
+    return ConfigError(f"{loc}: invalid port '{text}' — {_PORT_HINT}")
+
+
+def _port_range(text: str, whole: str, loc: Loc) -> tuple[int, int]:
+    match = _RANGE.match(text)
+    if match is None:
+        raise _bad_port(whole, loc)
+    start = int(match.group(1))
+    end = int(match.group(2)) if match.group(2) else start
+    if end < start or not 0 < start <= 65535 or end > 65535:
+        raise ConfigError(f"{loc}: invalid port '{whole}' — port out of range 1-65535")
+    return start, end
+
+
+def short_port(text: str, loc: Loc) -> list[dict[str, Any]]:
+    """``[[IP:][HOST]:]CONTAINER[/PROTO]`` with ranges, as Docker expands them."""
     spec, _, protocol = text.partition("/")
-    protocol = protocol or "tcp"
-    host_ip: str | None = None
+    protocol = (protocol or "tcp").lower()
+    if protocol not in _PROTOCOLS:
+        raise ConfigError(f"{loc}: invalid port '{text}' — unknown protocol '{protocol}'")
+    host_ip = ""
     if spec.startswith("["):  # [::1]:8080:80
         end = spec.find("]")
         if end < 0 or spec[end + 1 : end + 2] != ":":
-            raise ConfigError(f'{loc}: invalid port "{text}"')
-        host_ip, spec = spec[1:end], spec[end + 2 :]
-    parts = spec.rsplit(":", 2) if host_ip is None else spec.split(":")
-    if host_ip is None and len(parts) == 3:
-        host_ip = parts.pop(0)
-    if len(parts) > 2 or not parts or (host_ip and ":" in host_ip and not text.startswith("[")):
-        raise ConfigError(f'{loc}: invalid port "{text}"')
+            raise _bad_port(text, loc)
+        host_ip, rest = spec[1:end], spec[end + 2 :]
+        parts = rest.split(":")
+        if len(parts) == 1:
+            parts = ["", *parts]
+    else:
+        parts = spec.split(":")
+        if len(parts) == 3:
+            host_ip = parts.pop(0)
+    if len(parts) > 2 or (len(parts) == 2 and ":" in host_ip):
+        raise _bad_port(text, loc)
     published = parts[0] if len(parts) == 2 else ""
-    target = parts[-1]
-    if "-" in target or "-" in published:
-        raise UnsupportedError(f'{loc}: port ranges ("{text}") are not supported yet by composer')
-    if not _PORT.match(target) or (published and not _PORT.match(published)):
-        raise ConfigError(f'{loc}: invalid port "{text}"')
-    return _port(int(target), published or None, host_ip or None, protocol, "ingress", loc)
+    start, end = _port_range(parts[-1], text, loc)
+    targets = list(range(start, end + 1))
+    hosts: list[str]
+    if published:
+        pstart, pend = _port_range(published, text, loc)
+        if pend - pstart == end - start:
+            hosts = [str(p) for p in range(pstart, pend + 1)]
+        elif start == end:
+            hosts = [published if pstart != pend else str(pstart)]
+        else:
+            raise ConfigError(f"{loc}: invalid port '{text}' — host and container port ranges differ in size")
+    else:
+        hosts = [""] * len(targets)
+    pairs = sorted(zip(targets, hosts, strict=True), key=lambda p: f"{p[0]}/{protocol}")
+    return [
+        _port(target, host or None, host_ip or None, protocol, "ingress", loc)
+        for target, host in pairs
+    ]
 
 
 def _long_port(item: dict[str, Any], loc: Loc) -> dict[str, Any]:
-    check_keys(item, loc, keys.SERVICE_PORT, keys.SUPPORTED_SERVICE_PORT)
+    check_keys(item, loc, SERVICE_PORT)
     if "target" not in item:
         raise ConfigError(f"{loc}: target is required")
     target = as_int(item["target"], loc.child("target"))
     published = item.get("published")
     if published is not None:
-        published = str(published) if isinstance(published, int | str) else None
-        if published is None or not _PORT.match(published):
-            if published and "-" in published:
-                raise UnsupportedError(f"{loc.child('published')}: port ranges are not supported yet by composer")
-            raise ConfigError(f"{loc.child('published')}: invalid port {item['published']!r}")
-    host_ip = item.get("host_ip")
-    if host_ip is not None:
-        host_ip = as_str(host_ip, loc.child("host_ip"))
-    protocol = as_str(item.get("protocol", "tcp"), loc.child("protocol"))
-    mode = as_str(item.get("mode", "ingress"), loc.child("mode"))
-    return _port(target, published, host_ip, protocol, mode, loc)
+        if isinstance(published, bool) or not isinstance(published, int | str):
+            raise ConfigError(f"{loc.child('published')} must be a string or number")
+        published = str(published)
+        if published:
+            _port_range(published, published, loc.child("published"))
+        published = published or None
+    port = _port(
+        target,
+        published,
+        as_str(item["host_ip"], loc.child("host_ip")) if item.get("host_ip") is not None else None,
+        as_str(item.get("protocol") or "tcp", loc.child("protocol")),
+        as_str(item.get("mode") or "ingress", loc.child("mode")),
+        loc,
+    )
+    for key in ("name", "app_protocol"):
+        if item.get(key) is not None:
+            port[key] = as_str(item[key], loc.child(key))
+    return port
 
 
 def _port(
     target: int, published: str | None, host_ip: str | None, protocol: str, mode: str, loc: Loc
 ) -> dict[str, Any]:
-    if protocol not in ("tcp", "udp"):
-        if protocol == "sctp":
-            raise UnsupportedError(f"{loc}: protocol sctp is not supported yet by composer")
-        raise ConfigError(f'{loc}: invalid protocol "{protocol}" (use tcp or udp)')
+    if protocol not in _PROTOCOLS:
+        raise ConfigError(f'{loc}: invalid protocol "{protocol}" (use tcp, udp or sctp)')
     if mode not in ("ingress", "host"):
         raise ConfigError(f'{loc}: invalid mode "{mode}" (use ingress or host)')
-    for port in (target, int(published) if published else 1):
-        if not 1 <= port <= 65535:
-            raise ConfigError(f"{loc}: port {port} out of range 1-65535")
+    if not 0 <= target <= 65535:
+        raise ConfigError(f"{loc}: port {target} out of range 1-65535")
     return {
         "target": target,
         "published": published,
@@ -106,7 +170,11 @@ def _port(
 
 
 def canonical_volumes(
-    value: Any, loc: Loc, project_dir: Path, environ: Mapping[str, str]
+    value: Any,
+    loc: Loc,
+    project_dir: Path,
+    environ: Mapping[str, str],
+    resolve: bool = True,
 ) -> list[dict[str, Any]]:
     result: list[dict[str, Any]] = []
     for i, item in enumerate(as_list(value, loc)):
@@ -117,10 +185,14 @@ def canonical_volumes(
             mount = _long_volume(as_mapping(item, here), here)
         else:
             raise ConfigError(f"{here} must be a string or a mapping")
-        if mount["type"] == "bind":
+        if mount["type"] == "bind" and resolve:
             mount["source"] = resolve_host_path(mount["source"], here, project_dir, environ)
         result.append(mount)
     return result
+
+
+def _is_path(source: str) -> bool:
+    return source.startswith(("/", ".", "~")) or (len(source) > 1 and source[1] == ":")
 
 
 def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
@@ -128,9 +200,11 @@ def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
     if len(parts) == 1:
         return _volume("volume", None, parts[0], loc)
     if len(parts) > 3 or not parts[0] or not parts[1]:
-        raise ConfigError(f'{loc}: invalid volume specification "{text}"')
+        raise ConfigError(
+            f"{loc}: invalid volume '{text}' — expected [SOURCE:]TARGET[:MODE]"
+        )
     source, target = parts[0], parts[1]
-    kind = "bind" if source.startswith(("/", ".", "~")) else "volume"
+    kind = "bind" if _is_path(source) else "volume"
     mount = _volume(kind, source, target, loc)
     mount["bind_create_host_path"] = kind == "bind"
     for option in parts[2].split(",") if len(parts) == 3 else []:
@@ -138,56 +212,76 @@ def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
             mount["read_only"] = option == "ro"
         elif option == "nocopy" and kind == "volume":
             mount["volume_nocopy"] = True
+        elif option in ("z", "Z") and kind == "bind":
+            mount["bind_selinux"] = option
+        elif option in _PROPAGATION and kind == "bind":
+            mount["bind_propagation"] = option
+        elif option in ("cached", "delegated", "consistent"):
+            pass  # Docker accepts and drops these macOS hints
         else:
-            raise UnsupportedError(
-                f'{loc}: volume option "{option}" is not supported yet by composer'
-            )
+            raise ConfigError(f"{loc}: invalid volume '{text}' — unknown mode '{option}'")
     return mount
 
 
 def _long_volume(item: dict[str, Any], loc: Loc) -> dict[str, Any]:
-    check_keys(item, loc, keys.SERVICE_VOLUME, keys.SUPPORTED_SERVICE_VOLUME)
-    kind = as_str(item.get("type"), loc.child("type")) if "type" in item else None
-    if kind is None:
+    check_keys(item, loc, SERVICE_VOLUME)
+    if "type" not in item:
         raise ConfigError(f"{loc}: type is required")
-    if kind not in ("volume", "bind", "tmpfs"):
-        if kind in ("cluster", "npipe", "image"):
-            raise UnsupportedError(f'{loc.child("type")}: "{kind}" is not supported yet by composer')
-        raise ConfigError(f'{loc.child("type")}: invalid mount type "{kind}"')
+    kind = as_str(item["type"], loc.child("type"))
+    if kind not in _MOUNT_TYPES:
+        raise ConfigError(
+            f'{loc.child("type")}: invalid mount type "{kind}" (use {", ".join(_MOUNT_TYPES)})'
+        )
     if "target" not in item:
         raise ConfigError(f"{loc}: target is required")
     source = item.get("source")
     source = as_str(source, loc.child("source")) if source is not None else None
-    if kind == "bind" and not source:
-        raise ConfigError(f"{loc}: source is required for a bind mount")
+    if kind in ("bind", "image") and not source:
+        raise ConfigError(f"{loc}: source is required for a {kind} mount")
     mount = _volume(kind, source or None, as_str(item["target"], loc.child("target")), loc)
     if "read_only" in item:
         mount["read_only"] = as_bool(item["read_only"], loc.child("read_only"))
-    for section, known, supported in (
-        ("bind", keys.SERVICE_VOLUME_BIND, keys.SUPPORTED_SERVICE_VOLUME_BIND),
-        ("volume", keys.SERVICE_VOLUME_VOLUME, keys.SUPPORTED_SERVICE_VOLUME_VOLUME),
-        ("tmpfs", keys.SERVICE_VOLUME_TMPFS, keys.SUPPORTED_SERVICE_VOLUME_TMPFS),
-    ):
+    if item.get("consistency") is not None:
+        mount["consistency"] = as_str(item["consistency"], loc.child("consistency"))
+    for section, known in _SUB_KEYS.items():
         if item.get(section) is not None:
             sub = as_mapping(item[section], loc.child(section))
-            check_keys(sub, loc.child(section), known, supported)
+            check_keys(sub, loc.child(section), known)
             _apply_options(mount, section, sub, loc.child(section))
     return mount
 
 
 def _apply_options(mount: dict[str, Any], section: str, sub: dict[str, Any], loc: Loc) -> None:
-    if "create_host_path" in sub:
-        mount["bind_create_host_path"] = as_bool(sub["create_host_path"], loc.child("create_host_path"))
-    if "nocopy" in sub:
-        mount["volume_nocopy"] = as_bool(sub["nocopy"], loc.child("nocopy"))
-    if "size" in sub:
-        mount["tmpfs_size"] = parse_size(sub["size"], loc.child("size"))
-    if "mode" in sub:
-        mount["tmpfs_mode"] = parse_mode(sub["mode"], loc.child("mode"))
+    for key, value in sub.items():
+        here = loc.child(key)
+        if key == "create_host_path":
+            mount["bind_create_host_path"] = as_bool(value, here)
+        elif key == "nocopy":
+            mount["volume_nocopy"] = as_bool(value, here)
+        elif key == "size":
+            mount["tmpfs_size"] = parse_size(value, here)
+        elif key == "mode":
+            mount["tmpfs_mode"] = parse_mode(value, here)
+        elif key == "labels":
+            mount["volume_labels"] = as_labels(value, here)
+        elif key == "propagation":
+            text = as_str(value, here)
+            if text not in _PROPAGATION:
+                raise ConfigError(f'{here}: invalid propagation "{text}" (use {", ".join(_PROPAGATION)})')
+            mount["bind_propagation"] = text
+        elif key == "selinux":
+            text = as_str(value, here)
+            if text not in ("z", "Z"):
+                raise ConfigError(f'{here}: invalid selinux "{text}" (use z or Z)')
+            mount["bind_selinux"] = text
+        elif key == "recursive":
+            mount["bind_recursive"] = as_str(value, here)
+        elif key == "subpath":
+            mount[f"{section}_subpath"] = as_str(value, here)
 
 
 def _volume(kind: str, source: str | None, target: str, loc: Loc) -> dict[str, Any]:
-    if not target.startswith("/"):
+    if not target.startswith("/") and not (len(target) > 1 and target[1] == ":"):
         raise ConfigError(f'{loc}: mount target "{target}" must be an absolute path')
     return {
         "type": kind,
@@ -211,20 +305,24 @@ def resolve_host_path(
             raise ConfigError(f'{loc}: cannot expand "{source}": HOME is not set')
         source = home + source[1:]
     elif source.startswith("~"):
-        raise UnsupportedError(f'{loc}: "{source}": ~user paths are not supported yet by composer')
+        return source  # ~user: kept as written, as Docker does
     return os.path.normpath(os.path.join(project_dir, source))
 
 
 # ---- tmpfs -------------------------------------------------------------------
 
 
+def tmpfs_strings(value: Any, loc: Loc) -> list[str]:
+    items = [value] if isinstance(value, str) else as_list(value, loc)
+    return [as_str(item, loc if isinstance(value, str) else loc.item(i)) for i, item in enumerate(items)]
+
+
 def canonical_tmpfs(value: Any, loc: Loc) -> list[dict[str, Any]]:
     """``/run`` or ``/run:size=64k,mode=1777``, one string or a list of them."""
-    items = [value] if isinstance(value, str) else as_list(value, loc)
     result: list[dict[str, Any]] = []
-    for i, item in enumerate(items):
+    for i, text in enumerate(tmpfs_strings(value, loc)):
         here = loc if isinstance(value, str) else loc.item(i)
-        target, _, options = as_str(item, here).partition(":")
+        target, _, options = text.partition(":")
         mount = _volume("tmpfs", None, target, here)
         for option in filter(None, options.split(",")):
             name, _, arg = option.partition("=")
@@ -232,9 +330,6 @@ def canonical_tmpfs(value: Any, loc: Loc) -> list[dict[str, Any]]:
                 mount["tmpfs_size"] = parse_size(arg, here)
             elif name == "mode":
                 mount["tmpfs_mode"] = parse_mode(arg, here)
-            else:
-                raise UnsupportedError(
-                    f'{here}: tmpfs option "{option}" is not supported yet by composer'
-                )
+            # other options (uid, gid, noexec...) are kept in ``tmpfs`` as written
         result.append(mount)
     return result

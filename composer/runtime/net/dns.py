@@ -12,8 +12,13 @@ aliases, container names, all replicas); the server only speaks DNS:
 - any other type of a known name (``AAAA`` above all): an empty NOERROR
   answer, so musl and busybox resolvers, which ask A and AAAA together, do
   not give up on the name;
-- an unknown name: NXDOMAIN. There is no forwarding to upstream resolvers yet
-  (later: forward to the host's resolvers; tests never contact them).
+- a name the resolver does not know: it returns a :class:`Forward` (an empty
+  answer naming upstream servers, or none for the defaults), and the query is
+  relayed as is to those servers — by default the host's resolvers, read from
+  ``/etc/resolv.conf`` when the server starts — over the client's transport,
+  trying each in turn; the upstream's answer goes back unchanged. With no
+  upstream (or none answering) the reply is NXDOMAIN (resp. SERVFAIL);
+- a plain empty answer: NXDOMAIN.
 
 Listeners come and go with networks: :meth:`DnsServer.add_listener` and
 :meth:`DnsServer.remove_listener` work while :meth:`DnsServer.serve` runs, each
@@ -30,6 +35,7 @@ import logging
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import anyio
 from anyio.abc import Listener, SocketAttribute, SocketStream, TaskGroup, TaskStatus, UDPSocket
@@ -48,6 +54,38 @@ Resolver = Callable[[str, str], Sequence[str] | Awaitable[Sequence[str]]]
 DEFAULT_TTL = 600
 UDP_MAX = 512  # without EDNS0, a UDP answer must fit in 512 bytes (RFC 1035)
 TCP_IDLE_TIMEOUT = 10.0
+UPSTREAM_TIMEOUT = 2.0
+
+
+class Forward(list[str]):
+    """An empty answer meaning "ask upstream": ``servers`` as ``ip`` or ``ip:port``
+    (none: the server's default upstreams)."""
+
+    def __init__(self, servers: Sequence[str] = ()) -> None:
+        super().__init__()
+        self.servers = tuple(servers)
+
+
+def parse_server(text: str) -> Address:
+    """``1.2.3.4`` or ``1.2.3.4:5353`` (IPv4) as an address; port 53 by default."""
+    host, sep, port = text.rpartition(":")
+    if sep and host and "." in host and port.isdigit():
+        return host, int(port)
+    return text, 53
+
+
+def host_resolvers(path: Path = Path("/etc/resolv.conf")) -> list[Address]:
+    """The IPv4 ``nameserver`` lines of a resolv.conf (the host's by default)."""
+    try:
+        lines = path.read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        fields = line.split()
+        if len(fields) >= 2 and fields[0] == "nameserver" and ":" not in fields[1]:
+            found.append((fields[1], 53))
+    return found
 
 
 @dataclass
@@ -59,9 +97,12 @@ class _Listener:
 class DnsServer:
     """Answers A queries from a resolver function on any number of addresses."""
 
-    def __init__(self, resolver: Resolver | None = None, ttl: int = DEFAULT_TTL) -> None:
+    def __init__(self, resolver: Resolver | None = None, ttl: int = DEFAULT_TTL,
+                 upstreams: Sequence[Address] | None = None,
+                 resolv_conf: Path = Path("/etc/resolv.conf")) -> None:
         self.ttl = ttl
         self._resolver = resolver
+        self.upstreams = list(upstreams) if upstreams is not None else host_resolvers(resolv_conf)
         self._tg: TaskGroup | None = None
         self._listeners: dict[Address, _Listener] = {}
         self._rotation: dict[str, int] = {}
@@ -134,7 +175,7 @@ class DnsServer:
 
     async def _serve_udp(self, udp: UDPSocket) -> None:
         async for packet, (host, port) in udp:
-            reply = await self.answer(packet, host, max_size=UDP_MAX)
+            reply = await self.answer(packet, host, max_size=UDP_MAX, transport="udp")
             if reply is not None:
                 with contextlib.suppress(OSError):  # the client went away
                     await udp.sendto(reply, host, port)
@@ -149,12 +190,13 @@ class DnsServer:
                     with anyio.fail_after(TCP_IDLE_TIMEOUT):
                         size = int.from_bytes(await buffered.receive_exactly(2), "big")
                         packet = await buffered.receive_exactly(size)
-                    reply = await self.answer(packet, client_ip, max_size=65535)
+                    reply = await self.answer(packet, client_ip, max_size=65535, transport="tcp")
                     if reply is None:
                         return
                     await stream.send(len(reply).to_bytes(2, "big") + reply)
 
-    async def answer(self, packet: bytes, client_ip: str, max_size: int = UDP_MAX) -> bytes | None:
+    async def answer(self, packet: bytes, client_ip: str, max_size: int = UDP_MAX,
+                     transport: str = "udp") -> bytes | None:
         """The wire answer to one query, or None for garbage not worth a reply."""
         try:
             request = DNSRecord.parse(packet)
@@ -167,7 +209,16 @@ class DnsServer:
         question = request.q
         name = str(question.qname).rstrip(".").lower()
         try:
-            addresses = await self._resolve(client_ip, name)
+            result = await self._resolve(client_ip, name)
+            if isinstance(result, Forward):
+                servers = [parse_server(s) for s in result.servers] or self.upstreams
+                if servers:
+                    relayed = await self._forward(packet, servers, transport)
+                    if relayed is not None:
+                        return relayed
+                    reply.header.rcode = RCODE.SERVFAIL
+                    return bytes(reply.pack())
+            addresses = list(result)
         except Exception:
             log.exception("DNS resolver failed for %s from %s", name, client_ip)
             reply.header.rcode = RCODE.SERVFAIL
@@ -179,13 +230,33 @@ class DnsServer:
                 reply.add_answer(RR(question.qname, QTYPE.A, rdata=A(address), ttl=self.ttl))
         return _fit(reply, max_size)
 
-    async def _resolve(self, client_ip: str, name: str) -> list[str]:
+    async def _resolve(self, client_ip: str, name: str) -> Sequence[str]:
         if self._resolver is None:
             raise RuntimeError("DnsServer has no resolver")
         result = self._resolver(client_ip, name)
         if inspect.isawaitable(result):
             result = await result
-        return list(result)
+        return result
+
+    async def _forward(self, packet: bytes, servers: Sequence[Address], transport: str) -> bytes | None:
+        """The first upstream answer to ``packet``, relayed unchanged (None: nobody answered)."""
+        for host, port in servers:
+            with contextlib.suppress(OSError, TimeoutError, anyio.EndOfStream, anyio.IncompleteRead,
+                                     anyio.BrokenResourceError):
+                with anyio.fail_after(UPSTREAM_TIMEOUT):
+                    if transport == "tcp":
+                        async with await anyio.connect_tcp(host, port) as stream:
+                            await stream.send(len(packet).to_bytes(2, "big") + packet)
+                            buffered = BufferedByteReceiveStream(stream)
+                            size = int.from_bytes(await buffered.receive_exactly(2), "big")
+                            return await buffered.receive_exactly(size)
+                    async with await anyio.create_connected_udp_socket(host, port) as udp:
+                        await udp.send(packet)
+                        while True:
+                            data = await udp.receive()
+                            if data[:2] == packet[:2]:  # same query id
+                                return data
+        return None
 
     def _rotate(self, name: str, addresses: list[str]) -> list[str]:
         turn = self._rotation.get(name, 0) % len(addresses)

@@ -18,11 +18,11 @@ from the host to a container's address is local delivery through the bridge
 and is unaffected.
 
 Isolation *between* bridges needs no rule as long as the host does not route
-(``net.ipv4.ip_forward`` = 0, which composer never changes): a packet from one
-bridge's subnet to another's reaches the host and goes no further. On a host
-with forwarding on and no firewall, two networks could reach each other;
-Docker prevents that with iptables isolation chains, which composer does not
-install (yet).
+(``net.ipv4.ip_forward`` = 0, which composer changes only when outbound NAT
+is asked for): a packet from one bridge's subnet to another's reaches the host
+and goes no further. With forwarding on, the network's nftables table
+(``nat.py``) drops what would cross between bridges, as Docker's isolation
+chains do.
 
 All functions are blocking: call them from a worker thread in async code
 (``anyio.to_thread.run_sync``). pyroute2's synchronous API runs its own event
@@ -165,18 +165,21 @@ def connect(
     host_ifname: str,
     address: IPv4Interface,
     gateway: IPv4Address | None,
-    container_ifname: str = "eth0",
+    container_ifname: str | None = None,
     mac: str | None = None,
     mtu: int = 1500,
-) -> None:
+) -> str:
     """Wire the namespace at ``netns_path`` to ``bridge`` with a veth pair.
 
     The host end ``host_ifname`` joins the bridge; the peer is created inside
-    the namespace as ``container_ifname`` with ``address`` (and ``mac``), brought
-    up, with a default route via ``gateway`` when given (the first network of
-    a container gets the route; later ones pass None). On failure, nothing is
-    left behind.
+    the namespace as ``container_ifname`` (default: the first free ``ethN``) with
+    ``address`` (and ``mac``), brought up, with a default route via ``gateway``
+    when given and none exists yet (the network chosen for the default route
+    passes its gateway; others pass None). Returns the name given inside the
+    namespace. On failure, nothing is left behind.
     """
+    if container_ifname is None:
+        container_ifname = run_in_netns(netns_path, _free_ifname)
     for name in (bridge, host_ifname, container_ifname):
         _check_name(name)
     from pyroute2 import NetlinkError
@@ -211,6 +214,13 @@ def connect(
     except BaseException:
         disconnect(host_ifname)
         raise
+    return container_ifname
+
+
+def _free_ifname() -> str:
+    with _iproute() as ipr:
+        names = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+    return next(f"eth{n}" for n in range(1000) if f"eth{n}" not in names)
 
 
 def _configure_peer(peer: _Peer) -> None:
@@ -235,7 +245,11 @@ def _configure_peer(peer: _Peer) -> None:
             ipr.link("set", index=index, state="up")
             if peer.gateway is not None:
                 step = f"add default route via {peer.gateway} on"
-                ipr.route("add", dst="0.0.0.0/0", gateway=str(peer.gateway), oif=index)
+                try:
+                    ipr.route("add", dst="0.0.0.0/0", gateway=str(peer.gateway), oif=index)
+                except NetlinkError as exc:
+                    if exc.code != errno.EEXIST:  # another network already gives the route
+                        raise
         except NetlinkError as exc:
             raise _netlink_error(step, peer.ifname, exc) from exc
 

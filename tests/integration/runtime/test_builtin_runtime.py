@@ -19,7 +19,7 @@ from composer.runtime import syscalls as sc
 from composer.runtime.execute import ExecResult
 
 if TYPE_CHECKING:
-    from conftest import Runtime
+    from tests.integration.runtime.harness import Runtime
 
 pytestmark = pytest.mark.root
 

@@ -36,7 +36,7 @@ def test_default_spec_round_trips_through_the_parser() -> None:
     ("change", "message"),
     [
         ({"args": []}, "process.args: must name the program to run"),
-        ({"terminal": True}, "process.terminal: true is not supported by the built-in runtime yet"),
+        ({"terminal": "yes"}, "process.terminal: must be true or false"),
         ({"cwd": "rel"}, "process.cwd: must be an absolute path, not 'rel'"),
         ({"user": {"uid": "0"}}, "process.user.uid: must be an integer"),
     ],

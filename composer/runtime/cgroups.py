@@ -1,0 +1,376 @@
+"""Control groups of a container, on cgroup v1, v2, or a hybrid of both.
+
+``hierarchies()`` reads /proc/self/mountinfo: each v1 mount names its
+controllers (``cpu``, ``memory``, ...); a cgroup2 mount offers the controllers
+listed in its ``cgroup.controllers``. A controller is used on v1 where v1 has
+it (a hybrid host such as this project's CI mounts v1 controllers plus an
+empty v2 tree), else on v2. ``Cgroup(path)`` is one container's group in
+every hierarchy, at the same relative path (``composer/<id>`` unless the
+spec sets ``linux.cgroupsPath``).
+
+The shim creates the group and writes the limits before the container
+exists; the intermediate child joins it before it unshares the cgroup
+namespace, so the container's init and everything it forks are inside, and
+``exec`` joins it too. After the init exits the shim kills what is left,
+reads the OOM-kill counter (Docker's ``OOMKilled``) and removes the group.
+
+The device controller is the second line of defence behind the mount
+namespace: with CAP_MKNOD a container may create ``/dev/sda``, but the v1
+``devices`` list (deny all, allow the defaults and ``devices:``) makes open
+fail. On a v2-only host that needs an eBPF program, which this runtime does
+not load: there ``devices.deny`` is not enforced and ``docs/runtime.md`` says so.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from composer.errors import RuntimeFailure
+from composer.runtime.spec import Resources
+
+V1_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "pids", "blkio")
+V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
+FREEZE_TIMEOUT = 5.0
+
+
+@dataclass(frozen=True)
+class Hierarchies:
+    v1: dict[str, str]  # controller -> mount point
+    unified: str | None  # the cgroup2 mount, if any
+    v2_controllers: frozenset[str]
+
+    def place(self, controller: str) -> str | None:
+        """``"v1"``, ``"v2"`` or None: where ``controller`` lives on this host."""
+        if controller in self.v1:
+            return "v1"
+        if self.unified and controller in self.v2_controllers:
+            return "v2"
+        return None
+
+
+@functools.cache
+def hierarchies() -> Hierarchies:
+    v1: dict[str, str] = {}
+    unified: str | None = None
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            fields, extra = left.split(), right.split()
+            if len(fields) < 5 or len(extra) < 3:
+                continue
+            mountpoint, fstype, superopts = fields[4], extra[0], extra[2].split(",")
+            if fstype == "cgroup2" and unified is None:
+                unified = mountpoint
+            elif fstype == "cgroup":
+                for opt in superopts:
+                    if opt in V1_CONTROLLERS and opt not in v1:
+                        v1[opt] = mountpoint
+    controllers: frozenset[str] = frozenset()
+    if unified:
+        with contextlib.suppress(OSError):
+            controllers = frozenset(Path(unified, "cgroup.controllers").read_text().split())
+    return Hierarchies(v1, unified, controllers)
+
+
+def default_path(container_id: str) -> str:
+    return f"composer/{container_id}"
+
+
+class Cgroup:
+    """One container's group in every hierarchy of the host."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path.strip("/")
+        if not self.path or ".." in self.path.split("/"):
+            raise RuntimeFailure(f"linux.cgroupsPath: invalid cgroup path {path!r}")
+        self.h = hierarchies()
+
+    # -- where things are ---------------------------------------------------------
+
+    def dir(self, controller: str) -> Path | None:
+        place = self.h.place(controller)
+        if place == "v1":
+            return Path(self.h.v1[controller], self.path)
+        if place == "v2":
+            assert self.h.unified is not None
+            return Path(self.h.unified, self.path)
+        return None
+
+    def directories(self) -> list[Path]:
+        """Every directory of the group: one per v1 mount used, plus the v2 one."""
+        out = {Path(mount, self.path) for mount in self.h.v1.values()}
+        if self.h.unified:
+            out.add(Path(self.h.unified, self.path))
+        return sorted(out)
+
+    # -- lifecycle ----------------------------------------------------------------
+
+    def create(self) -> None:
+        for directory in self.directories():
+            try:
+                directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise RuntimeFailure.from_oserror("create cgroup", str(directory), exc) from exc
+        self._fill_cpuset()
+        self._enable_v2_controllers()
+
+    def _fill_cpuset(self) -> None:
+        """A new v1 cpuset group has no cpus nor mems; copy them down from its parents."""
+        if self.h.place("cpuset") != "v1":
+            return
+        root = Path(self.h.v1["cpuset"])
+        current = root
+        for part in self.path.split("/"):
+            parent, current = current, current / part
+            for name in ("cpuset.cpus", "cpuset.mems"):
+                if not _read(current / name).strip():
+                    _write(current / name, _read(parent / name).strip())
+
+    def _enable_v2_controllers(self) -> None:
+        """On v2, each ancestor must delegate the controllers we use to its children."""
+        if not self.h.unified:
+            return
+        wanted = [c for c in V2_CONTROLLERS if self.h.place(c) == "v2"]
+        if not wanted:
+            return
+        current = Path(self.h.unified)
+        for part in self.path.split("/")[:-1] + [""]:
+            with contextlib.suppress(OSError):
+                _write(current / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
+            if part:
+                current = current / part
+
+    def join(self, pid: int) -> None:
+        for directory in self.directories():
+            try:
+                _write(directory / "cgroup.procs", str(pid))
+            except OSError as exc:
+                raise RuntimeFailure.from_oserror("join cgroup", str(directory), exc) from exc
+
+    def apply(self, res: Resources) -> None:
+        """Write the limits; errors name the file and the value."""
+        self._memory(res)
+        self._cpu(res)
+        self._pids(res)
+        self._devices(res)
+
+    def _memory(self, res: Resources) -> None:
+        d = self.dir("memory")
+        if d is None:
+            return
+        if self.h.place("memory") == "v1":
+            if res.memory_limit is not None:
+                _set(d / "memory.limit_in_bytes", res.memory_limit)
+            if res.memory_swap is not None and (d / "memory.memsw.limit_in_bytes").exists():
+                _set(d / "memory.memsw.limit_in_bytes", res.memory_swap)
+            if res.memory_reservation is not None:
+                _set(d / "memory.soft_limit_in_bytes", res.memory_reservation)
+            return
+        if res.memory_limit is not None:
+            _set(d / "memory.max", _max(res.memory_limit))
+        if res.memory_swap is not None and (d / "memory.swap.max").exists():
+            swap = -1 if res.memory_swap < 0 else res.memory_swap - (res.memory_limit or 0)
+            _set(d / "memory.swap.max", _max(max(swap, 0) if swap >= 0 else -1))
+        if res.memory_reservation is not None:
+            _set(d / "memory.low", res.memory_reservation)
+
+    def _cpu(self, res: Resources) -> None:
+        d = self.dir("cpu")
+        if d is not None and self.h.place("cpu") == "v1":
+            if res.cpu_shares:
+                _set(d / "cpu.shares", res.cpu_shares)
+            if res.cpu_period:
+                _set(d / "cpu.cfs_period_us", res.cpu_period)
+            if res.cpu_quota:
+                _set(d / "cpu.cfs_quota_us", res.cpu_quota)
+        elif d is not None:
+            if res.cpu_shares:
+                _set(d / "cpu.weight", 1 + ((res.cpu_shares - 2) * 9999) // 262142)
+            if res.cpu_quota or res.cpu_period:
+                quota = _max(res.cpu_quota) if res.cpu_quota else "max"
+                _set(d / "cpu.max", f"{quota} {res.cpu_period or 100000}")
+        cs = self.dir("cpuset")
+        if cs is not None:
+            if res.cpuset_cpus:
+                _set(cs / "cpuset.cpus", res.cpuset_cpus)
+            if res.cpuset_mems:
+                _set(cs / "cpuset.mems", res.cpuset_mems)
+
+    def _pids(self, res: Resources) -> None:
+        d = self.dir("pids")
+        if d is not None and res.pids_limit is not None:
+            _set(d / "pids.max", _max(res.pids_limit if res.pids_limit > 0 else -1))
+
+    def _devices(self, res: Resources) -> None:
+        d = self.dir("devices")
+        if d is None or self.h.place("devices") != "v1" or not res.devices:
+            return
+        for rule in res.devices:
+            _set(d / ("devices.allow" if rule.allow else "devices.deny"), rule.cgroup_line())
+
+    # -- while running ------------------------------------------------------------
+
+    def pids(self) -> list[int]:
+        for controller in ("pids", "memory", "freezer", "cpu"):
+            d = self.dir(controller)
+            if d is not None and d.exists():
+                with contextlib.suppress(OSError):
+                    return sorted(int(p) for p in _read(d / "cgroup.procs").split())
+        return []
+
+    def freeze(self) -> None:
+        self._set_frozen(True)
+
+    def thaw(self) -> None:
+        self._set_frozen(False)
+
+    def _set_frozen(self, frozen: bool) -> None:
+        if "freezer" in self.h.v1:
+            d = Path(self.h.v1["freezer"], self.path)
+            want = "FROZEN" if frozen else "THAWED"
+            _set(d / "freezer.state", want)
+            deadline = time.monotonic() + FREEZE_TIMEOUT
+            while _read(d / "freezer.state").strip() != want:
+                if time.monotonic() > deadline:
+                    raise RuntimeFailure(f"cgroup {self.path} did not reach {want} in {FREEZE_TIMEOUT:g}s")
+                time.sleep(0.002)
+                _set(d / "freezer.state", want)
+            return
+        if self.h.unified and Path(self.h.unified, self.path, "cgroup.freeze").exists():
+            d = Path(self.h.unified, self.path)
+            _set(d / "cgroup.freeze", 1 if frozen else 0)
+            deadline = time.monotonic() + FREEZE_TIMEOUT
+            expect = f"frozen {1 if frozen else 0}"
+            while expect not in _read(d / "cgroup.events"):
+                if time.monotonic() > deadline:
+                    raise RuntimeFailure(f"cgroup {self.path} did not freeze in {FREEZE_TIMEOUT:g}s")
+                time.sleep(0.002)
+            return
+        raise RuntimeFailure("pause needs the freezer cgroup controller, which this host does not have")
+
+    def is_frozen(self) -> bool:
+        if "freezer" in self.h.v1:
+            return _read(Path(self.h.v1["freezer"], self.path, "freezer.state")).strip() == "FROZEN"
+        if self.h.unified:
+            with contextlib.suppress(OSError):
+                return "frozen 1" in _read(Path(self.h.unified, self.path, "cgroup.events"))
+        return False
+
+    def stats(self) -> dict[str, int]:
+        """cpu_ns, memory_bytes, memory_limit, pids (0 where the controller is missing)."""
+        out = {"cpu_ns": 0, "memory_bytes": 0, "memory_limit": 0, "pids": 0}
+        with contextlib.suppress(OSError, ValueError):
+            if "cpuacct" in self.h.v1:
+                out["cpu_ns"] = int(_read(Path(self.h.v1["cpuacct"], self.path, "cpuacct.usage")))
+            elif self.h.place("cpu") == "v2":
+                usage = _keyed(_read(Path(self.h.unified or "", self.path, "cpu.stat")))
+                out["cpu_ns"] = usage.get("usage_usec", 0) * 1000
+        mem = self.dir("memory")
+        with contextlib.suppress(OSError, ValueError):
+            if mem is not None and self.h.place("memory") == "v1":
+                stat = _keyed(_read(mem / "memory.stat"))
+                usage = int(_read(mem / "memory.usage_in_bytes"))
+                out["memory_bytes"] = max(0, usage - stat.get("total_inactive_file", 0))
+                out["memory_limit"] = int(_read(mem / "memory.limit_in_bytes"))
+            elif mem is not None:
+                stat = _keyed(_read(mem / "memory.stat"))
+                usage = int(_read(mem / "memory.current"))
+                out["memory_bytes"] = max(0, usage - stat.get("inactive_file", 0))
+                raw = _read(mem / "memory.max").strip()
+                out["memory_limit"] = 0 if raw == "max" else int(raw)
+        total = _host_memory()
+        if not out["memory_limit"] or out["memory_limit"] > total:
+            out["memory_limit"] = total
+        pids = self.dir("pids")
+        with contextlib.suppress(OSError, ValueError):
+            if pids is not None:
+                out["pids"] = int(_read(pids / "pids.current"))
+        return out
+
+    def oom_kills(self) -> int:
+        mem = self.dir("memory")
+        if mem is None:
+            return 0
+        name = "memory.oom_control" if self.h.place("memory") == "v1" else "memory.events"
+        try:
+            return _keyed(_read(mem / name)).get("oom_kill", 0)
+        except OSError:
+            return 0
+
+    # -- the end ------------------------------------------------------------------
+
+    def kill_all(self) -> None:
+        """SIGKILL every process left in the group (thawing it first, or they cannot die)."""
+        with contextlib.suppress(RuntimeFailure, OSError):
+            if self.is_frozen():
+                self.thaw()
+        for _ in range(50):
+            left = self.pids()
+            if not left:
+                return
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.005)
+
+    def remove(self, timeout: float = 2.0) -> None:
+        """rmdir the group everywhere; EBUSY (processes still exiting) is retried."""
+        deadline = time.monotonic() + timeout
+        for directory in self.directories():
+            while True:
+                try:
+                    directory.rmdir()
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError as exc:
+                    if exc.errno != errno.EBUSY or time.monotonic() > deadline:
+                        raise RuntimeFailure.from_oserror("remove cgroup", str(directory), exc) from exc
+                    time.sleep(0.005)
+
+
+def _read(path: Path) -> str:
+    with open(path) as f:
+        return f.read()
+
+
+def _write(path: Path, value: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode())
+    finally:
+        os.close(fd)
+
+
+def _set(path: Path, value: int | str) -> None:
+    try:
+        _write(path, str(value))
+    except OSError as exc:
+        raise RuntimeFailure(f"cgroup: write {value} to {path}: {exc.strerror or exc}") from exc
+
+
+def _max(value: int | None) -> str:
+    return "max" if value is None or value < 0 else str(value)
+
+
+def _keyed(text: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, _, value = line.partition(" ")
+        with contextlib.suppress(ValueError):
+            out[key] = int(value.strip())
+    return out
+
+
+@functools.cache
+def _host_memory() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return 0
