@@ -8,7 +8,6 @@ the Compose model and the planner.
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from typing import Annotated, Any, Optional
 
@@ -56,15 +55,33 @@ def _print_lines(lines: Any, names: list[str], *, color: bool, no_prefix: bool =
 
 def down(
     ctx: typer.Context,
-    volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove named volumes declared in the file and anonymous volumes")] = False,
-    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Shutdown timeout in seconds")] = None,  # noqa: UP045
+    volumes: Annotated[bool, typer.Option("--volumes", "-v", help="Remove named volumes declared in the \"volumes\" section of the Compose file and anonymous volumes attached to containers")] = False,
+    timeout: Annotated[Optional[float], typer.Option("--timeout", "-t", help="Specify a shutdown timeout in seconds")] = None,  # noqa: UP045
+    remove_orphans: Annotated[bool, typer.Option("--remove-orphans", help="Remove containers for services not defined in the Compose file")] = False,
+    rmi: Annotated[Optional[str], typer.Option("--rmi", help='Remove images used by services. "local" remove only images that don\'t have a custom tag ("local"|"all")')] = None,  # noqa: UP045
 ) -> None:
-    """Stop and remove containers, networks (and volumes with -v)."""
+    """Stop and remove containers, networks."""
     from composer.engine import project as engine
+    from composer.errors import ConfigError
 
+    if rmi not in (None, "local", "all"):
+        raise ConfigError(f'invalid --rmi {rmi!r}: "local" or "all"')
     g = _opts(ctx)
-    name = g.project_name_and_services([])
-    engine.down(g.paths, name, remove_volumes=volumes, timeout=timeout, report=reporter)
+    name, services = g._light()
+    paths = g.paths
+    images = engine.down(paths, name, remove_volumes=volumes, timeout=timeout, services_in_file=services,
+                         remove_orphans=remove_orphans, remove_images=rmi, report=reporter)
+    if images:
+        from composer.errors import NotFoundError
+        from composer.image.store import ImageStore
+
+        store = ImageStore(paths.state_root)
+        for ref in images:
+            try:
+                store.remove(ref)
+                reporter("Image", ref, "Removed")
+            except NotFoundError:
+                pass
 
 
 def ps(
@@ -74,47 +91,26 @@ def ps(
     format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only display IDs")] = False,
     services_only: Annotated[bool, typer.Option("--services", help="Display services")] = False,
+    status: Annotated[Optional[list[str]], typer.Option("--status", help="Filter services by status: created, restarting, running, removing, paused, exited, dead")] = None,  # noqa: UP045
+    filter_: Annotated[Optional[str], typer.Option("--filter", help="Filter services by a property (status=running)")] = None,  # noqa: UP045
 ) -> None:
     """List containers."""
-    from composer.engine.ps import container_rows
+    from composer.cli.psview import render_ps
 
-    g = _opts(ctx)
-    name = g.project_name_and_services(services or [])
-    rows = container_rows(g.paths, name, services or [], all_)
-    if quiet:
-        for r in rows:
-            typer.echo(r["ID"])
-    elif services_only:
-        for s in dict.fromkeys(r["Service"] for r in rows):
-            typer.echo(s)
-    elif format_ == "json":
-        for r in rows:
-            typer.echo(json.dumps(r, separators=(",", ":")))
-    elif format_ == "table":
-        cols = ["NAME", "IMAGE", "COMMAND", "SERVICE", "CREATED", "STATUS", "PORTS"]
-        keys = ["Name", "Image", "Command", "Service", "RunningFor", "Status", "Ports"]
-        from composer.cli.render import table
-
-        typer.echo(table([cols] + [[_trunc(str(r[k]), k) for k in keys] for r in rows]), nl=False)
-    else:
-        from composer.errors import ConfigError
-
-        raise ConfigError(f"invalid --format {format_!r}: use table or json")
-
-
-def _trunc(value: str, key: str) -> str:
-    if key == "Command" and len(value) > 22:
-        return value[:20] + "…\""
-    return value
+    render_ps(_opts(ctx), services or [], all_=all_, format_=format_, quiet=quiet,
+              services_only=services_only, status=status or [], filter_=filter_)
 
 
 def logs(
     ctx: typer.Context,
     services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Follow log output")] = False,
-    tail: Annotated[str, typer.Option("--tail", "-n", help="Number of lines from the end (or 'all')")] = "all",
+    tail: Annotated[str, typer.Option("--tail", "-n", help="Number of lines to show from the end of the logs for each container")] = "all",
     timestamps: Annotated[bool, typer.Option("--timestamps", "-t", help="Show timestamps")] = False,
-    no_color: Annotated[bool, typer.Option("--no-color", help="Monochrome output")] = False,
+    since: Annotated[Optional[str], typer.Option("--since", help="Show logs since timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")] = None,  # noqa: UP045
+    until: Annotated[Optional[str], typer.Option("--until", help="Show logs before a timestamp (e.g. 2013-01-02T13:23:37Z) or relative (e.g. 42m for 42 minutes)")] = None,  # noqa: UP045
+    index: Annotated[Optional[int], typer.Option("--index", help="index of the container if service has multiple replicas")] = None,  # noqa: UP045
+    no_color: Annotated[bool, typer.Option("--no-color", help="Produce monochrome output")] = False,
     no_prefix: Annotated[bool, typer.Option("--no-log-prefix", help="Don't print prefix in logs")] = False,
 ) -> None:
     """View output from containers."""
@@ -126,17 +122,21 @@ def logs(
     name = g.project_name_and_services(services or [])
     paths = g.paths
     recs = [r for r in state.container_records(paths, name) if not services or r["service"] in services]
+    if index is not None:
+        recs = [r for r in recs if r["number"] == index]
     if tail != "all" and not tail.lstrip("-").isdigit():
         raise ConfigError(f"invalid --tail value {tail!r}: a number or 'all'")
     n = None if tail == "all" or int(tail) < 0 else int(tail)
+    window = enginelogs.TimeWindow.parse(since, until)
     color = not no_color and sys.stdout.isatty()
     names = [r["name"] for r in recs]
-    lines, offsets = enginelogs.snapshot(paths, recs, n)
+    lines, offsets = enginelogs.snapshot(paths, recs, n, window)
     _print_lines(lines, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
     if follow:
         stream = enginelogs.follow(paths, recs, offsets, lambda cid: containers.active(paths, cid))
         with contextlib.suppress(KeyboardInterrupt):
-            _print_lines(stream, names, color=color, no_prefix=no_prefix, timestamps=timestamps)
+            _print_lines((ln for ln in stream if window.contains(ln.time)), names, color=color,
+                         no_prefix=no_prefix, timestamps=timestamps)
 
 
 def start(ctx: typer.Context, services: Annotated[Optional[list[str]], typer.Argument()] = None) -> None:  # noqa: UP045

@@ -364,6 +364,87 @@ def ls(
         typer.echo(table(lines), nl=False)
 
 
+# ---------------------------------------------------------------- events / stats
+
+
+def events(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    json_: Annotated[bool, typer.Option("--json", help="Output events as a stream of json objects")] = False,
+) -> None:
+    """Receive real time events from containers."""
+    import contextlib
+
+    from composer.engine import events as engine_events
+
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+        for ev in engine_events.watch(g.paths, name, services or []):
+            typer.echo(json.dumps(ev.json(), separators=(",", ":")) if json_ else ev.text())
+            sys.stdout.flush()
+
+
+def stats(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument()] = None,  # noqa: UP045
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Show all containers (default shows just running)")] = False,
+    format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Disable streaming stats and only pull the first result")] = False,
+    no_trunc: Annotated[bool, typer.Option("--no-trunc", help="Do not truncate output")] = False,
+) -> None:
+    """Display a live stream of container(s) resource usage statistics."""
+    import contextlib
+
+    from composer.engine import control
+    from composer.engine import stats as engine_stats
+    from composer.errors import ConfigError
+
+    if format_ not in ("table", "json"):
+        raise ConfigError(f"invalid --format {format_!r}: use table or json")
+    g = _opts(ctx)
+    name = g.project_name_and_services(services or [])
+    tty = sys.stdout.isatty()
+    with contextlib.suppress(KeyboardInterrupt, BrokenPipeError):
+        while True:
+            rows = engine_stats.collect(g.paths, control.records(g.paths, name, services or []))
+            if not no_stream and tty:
+                sys.stdout.write("\x1b[2J\x1b[H")
+            _print_stats(rows, format_, no_trunc)
+            if no_stream:
+                return
+
+
+def _print_stats(rows: list[Any], format_: str, no_trunc: bool) -> None:
+    from composer.engine.humanize import human_size
+    from composer.engine.stats import binary_size
+
+    def fields(r: Any) -> dict[str, str]:
+        return {
+            "BlockIO": f"{human_size(r.blk_read)} / {human_size(r.blk_write)}",
+            "CPUPerc": f"{r.cpu_percent:.2f}%",
+            "Container": r.id if no_trunc else r.id[:12],
+            "ID": r.id if no_trunc else r.id[:12],
+            "MemPerc": f"{r.mem_percent:.2f}%",
+            "MemUsage": f"{binary_size(r.mem_usage)} / {binary_size(r.mem_limit)}",
+            "Name": r.name,
+            "NetIO": f"{human_size(r.net_rx)} / {human_size(r.net_tx)}",
+            "PIDs": str(r.pids),
+        }
+
+    if format_ == "json":
+        for r in rows:
+            typer.echo(json.dumps(fields(r), separators=(",", ":")))
+        sys.stdout.flush()
+        return
+    from composer.cli.render import table
+
+    head = ["CONTAINER ID", "NAME", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS"]
+    keys = ["ID", "Name", "CPUPerc", "MemUsage", "MemPerc", "NetIO", "BlockIO", "PIDs"]
+    typer.echo(table([head] + [[fields(r)[k] for k in keys] for r in rows]), nl=False)
+    sys.stdout.flush()
+
+
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
     app.command("exec", context_settings=PASSTHROUGH)(exec_)
@@ -378,3 +459,5 @@ def register(app: typer.Typer) -> None:
     app.command()(wait)
     app.command()(cp)
     app.command()(ls)
+    app.command()(events)
+    app.command()(stats)

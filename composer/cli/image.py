@@ -1,4 +1,4 @@
-"""``composer image ...``: import, ls, inspect, tag, rm, rendered as ``docker image`` does.
+"""``composer image ...``: import, ls, inspect, tag, rm, save, load, history, prune, pull, push.
 
 Command bodies stay thin: build the store, call one method, render. The image
 package is imported inside the commands so that registering this sub-app costs
@@ -101,6 +101,136 @@ def rm(
             typer.echo(f"Deleted: {digest}")
 
 
+@image_app.command("save")
+def save(
+    ctx: typer.Context,
+    images: Annotated[list[str], typer.Argument(metavar="IMAGE...")],
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write to a file, instead of STDOUT")] = None,  # noqa: UP045
+) -> None:
+    """Save one or more images to a tar archive (docker save and OCI layout in one)."""
+    from composer.errors import ImageError
+    from composer.image.archive import save as save_archive
+
+    store = _store(ctx)
+    if output is None:
+        if sys.stdout.isatty():
+            raise ImageError("cowardly refusing to save to a terminal. Use the -o flag or redirect")
+        save_archive(store, images, sys.stdout.buffer)
+        return
+    tmp = output.with_name(f".{output.name}.tmp")
+    try:
+        with open(tmp, "wb") as fh:
+            save_archive(store, images, fh)
+        os.replace(tmp, output)
+    except OSError as exc:
+        raise ImageError(f"save to {output}: {exc.strerror or exc}") from exc
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@image_app.command("load")
+def load(
+    ctx: typer.Context,
+    input_: Annotated[Optional[Path], typer.Option("--input", "-i", help="Read from tar archive file, instead of STDIN")] = None,  # noqa: UP045
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Suppress the load output")] = False,
+) -> None:
+    """Load images from a tar archive (docker save or OCI archive, plain or compressed)."""
+    from composer.image.archive import load as load_archive
+
+    src: Any = input_ if input_ is not None else sys.stdin.buffer
+    for line in load_archive(_store(ctx), src, str(input_) if input_ else "STDIN"):
+        if not quiet:
+            typer.echo(line)
+
+
+@image_app.command("history")
+def history(
+    ctx: typer.Context,
+    image: Annotated[str, typer.Argument(metavar="IMAGE")],
+    no_trunc: Annotated[bool, typer.Option("--no-trunc", help="Don't truncate output")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only show image IDs")] = False,
+    format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Show the history of an image."""
+    img = _store(ctx).get(image)
+    typer.echo(render_history(img, datetime.now(UTC), no_trunc, quiet, format_), nl=False)
+
+
+@image_app.command("prune")
+def prune(
+    ctx: typer.Context,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Remove all unused images, not just dangling ones")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Do not prompt for confirmation")] = False,
+) -> None:
+    """Remove unused images."""
+    if not force:
+        what = "all images without at least one container associated to them" if all_ else "all dangling images"
+        if not typer.confirm(f"WARNING! This will remove {what}.\nAre you sure you want to continue?"):
+            return
+    store = _store(ctx)
+    used = _used_image_ids(state_root_from_ctx(ctx))
+    result, reclaimed = store.prune(used, all_)
+    if result.untagged or result.deleted:
+        typer.echo("Deleted Images:")
+        for name in result.untagged:
+            typer.echo(f"untagged: {name}")
+        for digest in result.deleted:
+            typer.echo(f"deleted: {digest}")
+        typer.echo("")
+    typer.echo(f"Total reclaimed space: {human_size(reclaimed)}")
+
+
+def _used_image_ids(state_root: Path) -> set[str]:
+    """Image ids of the containers under the state root (their records name them)."""
+    used: set[str] = set()
+    for record in (state_root / "containers").glob("*/container.json"):
+        try:
+            value = json.loads(record.read_text()).get("image_id")
+        except (OSError, ValueError, AttributeError):
+            continue
+        if isinstance(value, str):
+            used.add(value)
+    return used
+
+
+@image_app.command("pull")
+def pull(
+    ctx: typer.Context,
+    image: Annotated[str, typer.Argument(metavar="NAME[:TAG|@DIGEST]")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Suppress verbose output")] = False,
+    platform: Annotated[Optional[str], typer.Option("--platform", help="Set platform if server is multi-platform capable")] = None,  # noqa: UP045
+) -> None:
+    """Download an image from a registry."""
+    from composer.cli.build import docker_config_path, insecure_registries
+    from composer.image import registry
+
+    progress = None if quiet else (lambda line: typer.echo(line))
+    image_obj = registry.pull(_store(ctx), image, docker_config=docker_config_path(),
+                              insecure=insecure_registries(), progress=progress, platform=platform)
+    if quiet:
+        typer.echo(image)
+    else:
+        typer.echo(f"Digest: {image_obj.digest}")
+        typer.echo(f"Status: Downloaded image for {image}")
+
+
+@image_app.command("push")
+def push(
+    ctx: typer.Context,
+    image: Annotated[str, typer.Argument(metavar="NAME[:TAG]")],
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Suppress verbose output")] = False,
+) -> None:
+    """Upload an image to a registry."""
+    from composer.cli.build import docker_config_path, insecure_registries
+    from composer.image import registry
+
+    progress = None if quiet else (lambda line: typer.echo(line))
+    digest = registry.push(_store(ctx), image, docker_config=docker_config_path(),
+                           insecure=insecure_registries(), progress=progress)
+    if not quiet:
+        typer.echo(f"{image}: digest: {digest}")
+
+
 # rendering (pure functions, tested on their own)
 
 
@@ -153,3 +283,43 @@ def inspect_dict(image: "Image") -> dict[str, Any]:
         "GraphDriver": {"Name": "overlay2",
                         "Data": {"LowerDir": ":".join(str(p) for p in reversed(image.layers))}},
     }
+
+
+def render_history(image: "Image", now: datetime, no_trunc: bool, quiet: bool, format_: str) -> str:
+    """``docker history``: newest step first; only the top row carries the image id."""
+    from composer.image.model import parse_created
+
+    entries = list(image.raw_config.get("history") or [])
+    sizes = _layer_sizes(image)
+    rows = []
+    layer = len([e for e in entries if not e.get("empty_layer")]) - 1
+    for position, entry in enumerate(reversed(entries)):
+        size = 0
+        if not entry.get("empty_layer"):
+            size = sizes[layer] if 0 <= layer < len(sizes) else 0
+            layer -= 1
+        shown_id = image.id if position == 0 else "<missing>"
+        if shown_id != "<missing>" and not no_trunc:
+            shown_id = shown_id.removeprefix("sha256:")[:12]
+        created = parse_created(entry.get("created"))
+        by = str(entry.get("created_by") or "")
+        if not no_trunc and len(by) > 45:
+            by = by[:44] + "…"
+        rows.append({"ID": shown_id, "CreatedSince": human_duration((now - created).total_seconds()) + " ago",
+                     "CreatedBy": by, "Size": human_size(size), "Comment": str(entry.get("comment") or "")})
+    if quiet:
+        return "".join(r["ID"] + "\n" for r in rows)
+    if format_ == "json":
+        return "".join(json.dumps(r, separators=(",", ":")) + "\n" for r in rows)
+    body = [[r["ID"], r["CreatedSince"], r["CreatedBy"], r["Size"], r["Comment"]] for r in rows]
+    return table([["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"], *body])
+
+
+def _layer_sizes(image: "Image") -> list[int]:
+    sizes = []
+    for fs in image.layers:
+        try:
+            sizes.append(int(json.loads((fs.parent / "layer.json").read_text())["size"]))
+        except (OSError, ValueError, KeyError):
+            sizes.append(0)
+    return sizes

@@ -10,6 +10,7 @@ Ctrl-C stops the stack gracefully, the second kills it.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 import threading
@@ -95,6 +96,7 @@ def up(
         always_recreate_deps=always_recreate_deps, remove_orphans=remove_orphans,
         renew_anon_volumes=renew_anon_volumes, no_start=no_start, scale=_parse_scale(scale or []),
         timeout=timeout, runtime=g.runtime, parallel=g.parallel, image_options=image_options,
+        explicit_name=bool(g.project_name or os.environ.get("COMPOSE_PROJECT_NAME")),
     )
     store = ImageStore(paths.state_root)
     if detach or wait or no_start:

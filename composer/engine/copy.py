@@ -167,7 +167,7 @@ def _layout(src: Endpoint, src_kind: str, dest: Endpoint, dest_info: dict[str, A
         name = posixpath.basename(_plain(src.path))
         return dest.path, None if (contents and src_kind == "dir") or not name else name
     if src_kind == "dir" and dest_info["kind"] == "file":
-        raise ConfigError(f"cannot copy a directory to a file: {dest.label}")
+        raise ComposerError(f"cannot copy a directory to a file: {dest.label}")
     if dest.path.endswith("/") and src_kind != "dir":
         raise NotFoundError(f"destination directory {dest.label} does not exist")
     if not dest_info["parent"]:

@@ -9,8 +9,10 @@ containers sharing one of its networks answer, by:
 - ``<name>.<network>`` for any of the above (Docker answers those too),
 - the asking container's ``links`` aliases (``links: [db:database]``).
 
-Several replicas give several addresses (the server rotates them). A name
-nobody answers to is forwarded: the answer is an empty :class:`Forward`
+Several replicas give several addresses (the server rotates them). A bare
+name (no dot) nobody answers to is unknown (NXDOMAIN): it can only be a
+container's name, and sending it upstream would leak it. Other names are
+forwarded: the answer is an empty :class:`Forward`
 carrying the asking container's ``dns`` servers (empty: the server's defaults,
 the host's resolvers). The view follows the records and the running set the
 monitor passes, so it changes as soon as the monitor rescans.
@@ -60,6 +62,6 @@ def lookup(records: Mapping[str, dict[str, Any]], running: Set[str], client_ip: 
             hit = bool(wanted & names) or any(name == f"{n}.{net.lower()}" for n in names)
             if hit and att["ip"] not in answers:
                 answers.append(att["ip"])
-    if answers:
-        return answers
+    if answers or "." not in name:
+        return answers  # a bare name is a container's or nobody's: never sent upstream
     return Forward(first_att.get("dns", []))

@@ -56,12 +56,56 @@ def read_file(path: Path, rec: dict[str, Any], offset: int = 0) -> tuple[list[Lo
     return lines, offset + end + 1
 
 
-def snapshot(paths: Paths, recs: list[dict[str, Any]], tail: int | None = None) -> tuple[list[LogLine], dict[str, int]]:
-    """Every line so far of ``recs``, merged by time; and each file's end offset."""
+@dataclass(frozen=True)
+class TimeWindow:
+    """``--since`` / ``--until``: RFC 3339 times or durations before now (``42m``, ``1h30m``)."""
+
+    since: str | None = None
+    until: str | None = None
+
+    @classmethod
+    def parse(cls, since: str | None, until: str | None) -> TimeWindow:
+        return cls(_to_stamp(since, "--since"), _to_stamp(until, "--until"))
+
+    def contains(self, stamp: str) -> bool:
+        return (self.since is None or stamp >= self.since) and (self.until is None or stamp < self.until)
+
+
+def _to_stamp(value: str | None, flag: str) -> str | None:
+    """A comparable RFC 3339 UTC stamp (the shim writes ``...T..:..:..(.fraction)Z``)."""
+    import datetime as dt
+    import re
+
+    from composer.errors import ConfigError
+
+    if not value:
+        return None
+    now = dt.datetime.now(dt.UTC)
+    parts = re.fullmatch(r"(?:(\d+)h)?(?:(\d+)m(?!s))?(?:(\d+)s)?", value)
+    if parts and any(parts.groups()):
+        h, m, sec = (int(x or 0) for x in parts.groups())
+        when = now - dt.timedelta(hours=h, minutes=m, seconds=sec)
+    elif value.isdigit():
+        when = dt.datetime.fromtimestamp(int(value), dt.UTC)
+    else:
+        try:
+            when = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ConfigError(f"invalid value for {flag}: {value!r} (a timestamp like 2013-01-02T13:23:37Z or a duration like 42m)") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f") + "000Z"
+
+
+def snapshot(paths: Paths, recs: list[dict[str, Any]], tail: int | None = None,
+             window: TimeWindow | None = None) -> tuple[list[LogLine], dict[str, int]]:
+    """Every line so far of ``recs`` (within ``window``), merged by time; each file's end offset."""
     per: list[list[LogLine]] = []
     offsets: dict[str, int] = {}
     for rec in recs:
         lines, off = read_file(log_path(paths, rec), rec)
+        if window is not None:
+            lines = [ln for ln in lines if window.contains(ln.time)]
         if tail is not None:
             lines = lines[-tail:] if tail > 0 else []
         per.append(lines)

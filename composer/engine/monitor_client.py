@@ -54,11 +54,13 @@ def monitor_pid(paths: Paths, project: str) -> int | None:
         os.close(fd)
 
 
-def ensure_monitor(paths: Paths, project: str, timeout: float = 10.0) -> int:
-    """Start the project's monitor unless one is running; returns its pid."""
-    pid = monitor_pid(paths, project)
-    if pid:
-        return pid
+def adopt(paths: Paths, project: str) -> None:
+    """Take a project over again after its monitor died: start one, don't wait for it."""
+    if monitor_pid(paths, project) is None:
+        _spawn(paths, project)
+
+
+def _spawn(paths: Paths, project: str) -> subprocess.Popen[bytes]:
     paths.monitors.mkdir(parents=True, exist_ok=True)
     with open(paths.monitors / f"{project}.log", "ab") as log:
         proc = subprocess.Popen(
@@ -67,6 +69,15 @@ def ensure_monitor(paths: Paths, project: str, timeout: float = 10.0) -> int:
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             close_fds=True,
         )
+    return proc
+
+
+def ensure_monitor(paths: Paths, project: str, timeout: float = 10.0) -> int:
+    """Start the project's monitor unless one is running; returns its pid."""
+    pid = monitor_pid(paths, project)
+    if pid:
+        return pid
+    proc = _spawn(paths, project)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         pid = monitor_pid(paths, project)

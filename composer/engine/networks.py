@@ -300,3 +300,59 @@ def address_in_use(paths: Paths, network: dict[str, Any], ip: str, taken: set[st
         if att and att.get("ip") == ip:
             return f"container {rec['name']}"
     return None
+
+
+# ---- the `composer network` commands ------------------------------------------
+
+
+def create_network(paths: Paths, name: str, *, labels: Mapping[str, str] | None = None,
+                   internal: bool = False, subnet: str | None = None, gateway: str | None = None,
+                   ip_range: str | None = None, driver: str = "bridge",
+                   driver_opts: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """``composer network create``: a new network, an error if the name is taken."""
+    if driver not in ("bridge", "default"):
+        raise UnsupportedError(f"network driver {driver!r} is not supported by composer (bridge only)")
+    if not name or "/" in name or name.startswith("."):
+        raise ConfigError(f"invalid network name {name!r}")
+    if get_network(paths, name) is not None:
+        raise NetworkError(f"network with name {name} already exists")
+    rec, _ = ensure_network(paths, name, dict(labels or {}), internal=internal, subnet=subnet,
+                            gateway=gateway, ip_range=ip_range, driver_opts=driver_opts)
+    return rec
+
+
+def prune_networks(paths: Paths) -> list[str]:
+    """Remove every network no container is attached to; their names."""
+    removed = []
+    for rec in state.network_records(paths):
+        if not users(paths, rec["name"]) and remove_network(paths, rec["name"]):
+            removed.append(rec["name"])
+    reclaim(paths)
+    return removed
+
+
+def inspect_network(paths: Paths, rec: dict[str, Any]) -> dict[str, Any]:
+    """The record in ``docker network inspect``'s shape."""
+    prefix = ipaddress.IPv4Network(rec["subnet"]).prefixlen
+    containers = {}
+    for c in state.container_records(paths):
+        att = c.get("networks", {}).get(rec["name"])
+        if att:
+            containers[c["id"]] = {
+                "Name": c["name"], "EndpointID": "", "MacAddress": att.get("mac") or "",
+                "IPv4Address": f"{att['ip']}/{prefix}", "IPv6Address": "",
+            }
+    config: dict[str, Any] = {"Subnet": rec["subnet"], "Gateway": rec["gateway"]}
+    if rec.get("ip_range"):
+        config["IPRange"] = rec["ip_range"]
+    if rec.get("aux_addresses"):
+        config["AuxiliaryAddresses"] = rec["aux_addresses"]
+    return {
+        "Name": rec["name"], "Id": rec["id"], "Created": rec.get("created", ""), "Scope": "local",
+        "Driver": rec.get("driver", "bridge"), "EnableIPv6": False,
+        "IPAM": {"Driver": "default", "Options": None, "Config": [config]},
+        "Internal": bool(rec.get("internal")), "Attachable": False, "Ingress": False,
+        "ConfigFrom": {"Network": ""}, "ConfigOnly": False, "Containers": containers,
+        "Options": {OPT_BRIDGE_NAME: rec["bridge"], **(rec.get("options") or {})},
+        "Labels": rec.get("labels", {}),
+    }

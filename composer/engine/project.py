@@ -122,10 +122,23 @@ def rm(paths: Paths, project_name: str, services: Sequence[str], *, stop_first: 
 
 
 def down(paths: Paths, project_name: str, *, remove_volumes: bool = False, timeout: float | None = None,
-         network_names: Sequence[str] = (), report: Reporter = _quiet) -> None:
-    """Stop and remove the project's containers, its networks and (``-v``) its volumes."""
+         services_in_file: Sequence[str] | None = None, remove_orphans: bool = False,
+         remove_images: str | None = None, report: Reporter = _quiet) -> list[str]:
+    """Stop and remove the project's containers, networks, (``-v``) volumes, (``--rmi``) images.
+
+    Containers of services no longer in the file (orphans) stay unless
+    ``remove_orphans``, as Docker Compose does; one-off containers go.
+    Returns the image references to remove for ``--rmi`` (the caller owns the store).
+    """
     with state.project_lock(paths, project_name):
         recs = _project_records(paths, project_name)
+        if services_in_file is not None and not remove_orphans:
+            orphans = [r for r in recs if r["service"] not in services_in_file and not r.get("oneoff")]
+            if orphans:
+                report("Warning", "", f"Found orphan containers ({', '.join(r['name'] for r in orphans)}) "
+                       "for this project. If you removed or renamed this service in your compose file, "
+                       "you can run this command with the --remove-orphans flag to clean it up.")
+            recs = [r for r in recs if r not in orphans]
         _stop_records(paths, recs, timeout, report)
         for rec in recs:
             containers.remove(paths, rec)
@@ -133,17 +146,25 @@ def down(paths: Paths, project_name: str, *, remove_volumes: bool = False, timeo
             if remove_volumes:
                 for vol in rec.get("anonymous_volumes", []):
                     volumes.remove_volume(paths, vol)
+        left = _project_records(paths, project_name)
         for net in state.network_records(paths):
             ours = net.get("labels", {}).get("com.docker.compose.project") == project_name
-            if (ours or net["name"] in network_names) and networks.remove_network(paths, net["name"]):
+            in_use = any(net["name"] in r.get("networks", {}) for r in left)
+            if ours and not in_use and networks.remove_network(paths, net["name"]):
                 report("Network", net["name"], "Removed")
         if remove_volumes:
             for vol in volumes.volume_records(paths, project_name):
                 volumes.remove_volume(paths, vol["name"])
                 report("Volume", vol["name"], "Removed")
-        monitor_client.stop_monitor(paths, project_name)
+        if not left:
+            monitor_client.stop_monitor(paths, project_name)
+            import shutil
 
-
+            shutil.rmtree(paths.projects / project_name, ignore_errors=True)
+    images = sorted({r.get("image") or "" for r in recs} - {""})
+    if remove_images == "local":
+        images = [i for i in images if any(r.get("image") == i and r.get("built") for r in recs)]
+    return images if remove_images else []
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:

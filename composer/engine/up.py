@@ -47,6 +47,7 @@ class UpOptions:
     wait_ports: float = 10.0
     runtime: str | None = None  # the OCI runtime backend (--runtime); a service's runtime: wins
     image_options: Mapping[str, Any] = field(default_factory=dict)  # build/pull flags for engine.images
+    explicit_name: bool = False  # the name came from -p / COMPOSE_PROJECT_NAME
 
 
 def service_config(service: Service) -> dict[str, Any]:
@@ -99,6 +100,23 @@ def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Repor
     monitor_client.ensure_monitor(paths, project.name)
 
 
+def claim_project(paths: Paths, project: Project, explicit_name: bool) -> None:
+    """Refuse to mix two projects of one name from different directories, unless -p says so."""
+    record_path = paths.projects / project.name / "project.json"
+    old = state.read_json(record_path)
+    here = str(project.working_dir)
+    if (isinstance(old, dict) and old.get("working_dir") != here and not explicit_name
+            and state.container_records(paths, project.name)):
+        raise ConfigError(
+            f"project name {project.name!r} is already used by {old.get('working_dir')}; "
+            f"run from there, or give this one another name with -p (or take that project over with -p {project.name})"
+        )
+    state.write_json(record_path, {
+        "name": project.name, "working_dir": here,
+        "config_files": [str(f) for f in project.config_files],
+    })
+
+
 def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapping[str, Image],
               opts: UpOptions) -> Plan:
     from composer.planner.plan import Desired, Observed, PlanOptions, plan
@@ -139,6 +157,7 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
     names = graph.select_services(project, list(opts.services), with_deps=not opts.no_deps)
     images = engine_images.ensure_images(project, names, store, report, **dict(opts.image_options))
     with state.project_lock(paths, project.name):
+        claim_project(paths, project, opts.explicit_name)
         await anyio.to_thread.run_sync(_prepare, paths, project, names, report)
         the_plan = make_plan(paths, project, names, images, opts)
         _report_orphans(paths, project, the_plan, opts, report)

@@ -106,7 +106,6 @@ def _source_key(b: Builder, ref: str | None) -> str | None:
 
 def copy(b: Builder, stage: Stage, ins: Instruction, state: _State) -> _State:
     from composer.image.builder import chain, join_workdir
-
     from composer.image.buildinstr import scope
 
     env = scope(state)
@@ -140,7 +139,7 @@ def copy(b: Builder, stage: Stage, ins: Instruction, state: _State) -> _State:
             digest = content_digest([e for _, es in entries_by_source for e in es])
             digest += json.dumps([d.decode(errors="replace") for _, _, d in sources if d is not None])
         else:
-            digest = mount_free_key
+            digest = mount_free_key or ""
         key = chain(state.key, json.dumps([ins.keyword, srcs, dest_abs, dest_dir, chown, chmod, digest]))
         hit = b.cached(key)
         if hit is not None:

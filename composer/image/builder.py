@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import ImageError, ImageNotFoundError
-from composer.image import buildinstr
+from composer.image.buildinstr import HANDLERS, arg_pairs, expand
 from composer.image.dockerfile import Dockerfile, Instruction, Stage, parse
 from composer.image.model import Image, format_created
 from composer.image.store import ImageStore, host_architecture
@@ -121,6 +121,8 @@ class Builder:
         self.ignore = Ignore.load(self.context)
         self.global_args = self._global_args(self.dockerfile.global_args)
         target = self.dockerfile.stage(self.opts.target)
+        for index in sorted(self._needed(target)):
+            self._stage(self.dockerfile.stages[index])
         state = self._stage(target)
         config = state.copy_image()
         if self.opts.labels:
@@ -146,7 +148,7 @@ class Builder:
     def _global_args(self, instructions: Sequence[Instruction]) -> dict[str, str]:
         values: dict[str, str] = {}
         for ins in instructions:
-            for name, default in buildinstr.arg_pairs(ins, values):
+            for name, default in arg_pairs(ins, values):
                 given = self.opts.args.get(name)
                 if given is not None:
                     values[name] = given
@@ -163,11 +165,27 @@ class Builder:
                 return st.index
         return None
 
+    def _needed(self, target: Stage) -> set[int]:
+        """The earlier stages ``target`` uses (FROM a stage, COPY --from a stage), transitively."""
+        assert self.dockerfile is not None
+        needed: set[int] = set()
+        todo = [target]
+        while todo:
+            stage = todo.pop()
+            refs = [expand(stage.base, self.global_args)]
+            refs += [ins.flags["from"] for ins in stage.instructions if "from" in ins.flags]
+            for ref in refs:
+                index = self.stage_index(ref)
+                if index is not None and index < stage.index and index not in needed:
+                    needed.add(index)
+                    todo.append(self.dockerfile.stages[index])
+        return needed
+
     def _stage(self, stage: Stage) -> _State:
         if stage.index in self.stages_done:
             return self.stages_done[stage.index]
         assert self.dockerfile is not None
-        base = buildinstr.expand(stage.base, self.global_args)
+        base = expand(stage.base, self.global_args)
         self.log(f"[stage {stage.name or stage.index}] FROM {base}")
         state = self._from(base, stage)
         for name in state.config.get("OnBuild") or []:
@@ -222,11 +240,12 @@ class Builder:
     # steps
 
     def _step(self, stage: Stage, ins: Instruction, state: _State) -> _State:
-        handler = buildinstr.HANDLERS.get(ins.keyword)
+        handler = HANDLERS.get(ins.keyword)
         if handler is None:
             raise ImageError(f"{ins.keyword} is not supported by composer's builder")
         try:
-            return handler(self, stage, ins, state)
+            result: _State = handler(self, stage, ins, state)
+            return result
         except ImageError as exc:
             if exc.message.startswith("Dockerfile"):
                 raise

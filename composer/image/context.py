@@ -195,9 +195,8 @@ def walk_tree(src: Source, ignore: Ignore | None) -> Iterator[tuple[str, Path, o
         for name in sorted(os.listdir(directory)):
             sub = f"{rel}/{name}" if rel else name
             full_rel = f"{src.rel}/{sub}" if src.rel else sub
-            if ignore is not None and ignore.excluded(full_rel):
-                if not ignore.has_exclusions:
-                    continue
+            if ignore is not None and not ignore.has_exclusions and ignore.excluded(full_rel):
+                continue
             path = directory / name
             est = os.lstat(path)
             excluded = ignore is not None and ignore.excluded(full_rel)

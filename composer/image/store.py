@@ -101,6 +101,7 @@ class _Entry:
 _Entries = list[_Entry]
 _Layers = list[dict[str, Any]]
 _Summaries = list[ImageSummary]
+_Paths = list[Path]
 
 
 class ImageStore:
@@ -205,11 +206,13 @@ class ImageStore:
             self._write_entries(kept)
         return RemoveResult(untagged=untagged, deleted=deleted)
 
-    def add_layer(self, write: Callable[[BinaryIO], None], source: str) -> tuple[dict[str, Any], int]:
+    def add_layer(self, write: Callable[[BinaryIO], object], source: str,
+                  expect: str | None = None) -> tuple[dict[str, Any], int]:
         """Store the uncompressed layer tar that ``write`` writes; return (descriptor, content bytes).
 
         The tar is hashed, kept as a blob and unpacked into its snapshot (once:
-        an existing snapshot of the same diff id is reused).
+        an existing snapshot of the same diff id is reused). ``expect``: the
+        diff id the tar must have; a mismatch stores nothing.
         """
         self.layout.ensure()
         self.snapshots.mkdir(parents=True, exist_ok=True)
@@ -218,6 +221,8 @@ class ImageStore:
             write(hasher)  # type: ignore[arg-type]
             fh.flush()
             diff_id, tar_size = "sha256:" + hasher.sha.hexdigest(), hasher.size
+            if expect is not None and diff_id != expect:
+                raise ImageError(f"{source}: the layer does not match its diff id {expect} (got {diff_id})")
             final = self.snapshots / oci.digest_hex(diff_id)
             if (final / "fs").is_dir() and self.layout.has_blob(diff_id):
                 size = _snapshot_size(final)
@@ -231,7 +236,7 @@ class ImageStore:
                         self._commit_snapshot(snapshot, diff_id)
         return {"mediaType": oci.MT_LAYER, "digest": diff_id, "size": tar_size}, size
 
-    def add_image(self, config: dict[str, Any], layers: Sequence[dict[str, Any]],
+    def add_image(self, config: dict[str, Any] | bytes, layers: Sequence[dict[str, Any]],
                   refs: Sequence[str] = ()) -> Image:
         """Write an image (config + manifest) over stored layers and point ``refs`` at it."""
         targets = [self._taggable(r) for r in refs]
@@ -246,16 +251,37 @@ class ImageStore:
             self._write_entries(entries)
         return self._image(digest)
 
-    def config_of(self, image: Image) -> dict[str, Any]:
-        """The image's full OCI config document (a copy)."""
-        return json.loads(json.dumps(image.raw_config))
-
-    def snapshot_paths(self, layers: Sequence[dict[str, Any]], diff_ids: Sequence[str]) -> list[Path]:
+    def snapshot_paths(self, layers: Sequence[dict[str, Any]], diff_ids: Sequence[str]) -> _Paths:
         """The snapshot fs directories of ``layers`` (bottom first), unpacked again if missing."""
         return [self._ensure_snapshot(d, layer) for d, layer in zip(diff_ids, layers, strict=True)]
 
-    def layer_descriptors(self, image: Image) -> list[dict[str, Any]]:
+    def layer_descriptors(self, image: Image) -> _Layers:
         return list(self.layout.read_json(image.digest).get("layers") or [])
+
+    def prune(self, used_ids: set[str], all_images: bool = False) -> tuple[RemoveResult, int]:
+        """``docker image prune``: delete untagged images (``all_images``: every image whose
+        id is not in ``used_ids``); return what was removed and the bytes reclaimed."""
+        untagged: list[str] = []
+        deleted: list[str] = []
+        reclaimed = 0
+        with self.layout.lock():
+            entries = self._entries()
+            ids = {}
+            for digest in {e.digest for e in entries}:
+                with contextlib.suppress(StateError, KeyError, TypeError):
+                    ids[digest] = self.layout.read_json(digest)["config"]["digest"]
+            doomed = {d for d, image_id in ids.items() if image_id not in used_ids and (
+                all_images or not any(e.digest == d and e.ref for e in entries))}
+            kept = [e for e in entries if e.digest not in doomed]
+            for digest in sorted(doomed):
+                untagged += [parse_reference(e.ref).familiar() for e in entries if e.digest == digest and e.ref]
+                config = self.layout.read_json(ids[digest])
+                sizes = {d: _snapshot_size(self.snapshots / oci.digest_hex(d)) for d in config["rootfs"]["diff_ids"]}
+                removed = self._delete_image(digest, kept)
+                deleted += removed
+                reclaimed += sum(sizes.get(d, 0) for d in removed)
+            self._write_entries(kept)
+        return RemoveResult(untagged=tuple(untagged), deleted=tuple(deleted)), reclaimed
 
     # internals: import
 
@@ -335,8 +361,13 @@ class ImageStore:
             self._commit_snapshot(snapshot, diff_id)
         return fs
 
-    def _write_image(self, config: dict[str, Any], layers: _Layers) -> str:
-        config_bytes = json.dumps(config, indent=None, separators=(",", ":")).encode()
+    def _write_image(self, config: dict[str, Any] | bytes, layers: _Layers) -> str:
+        """Write config and manifest blobs; ``config`` as bytes is kept byte for byte (its
+        digest is the image id, which ``load`` must preserve)."""
+        if isinstance(config, bytes):
+            config_bytes = config
+        else:
+            config_bytes = json.dumps(config, indent=None, separators=(",", ":")).encode()
         config_digest = self.layout.write_blob(config_bytes)
         manifest = {
             "schemaVersion": 2,

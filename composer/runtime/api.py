@@ -103,9 +103,10 @@ def start_container(
     could not start; the same message is kept in state.json. ``backend``
     names the OCI runtime (only ``builtin`` so far).
     """
-    if backend != "builtin":
-        raise ContainerStartError(f"OCI runtime {backend!r} is not supported yet (use builtin)")
-    return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False)
+    from composer.runtime import backends
+
+    backends.check(backend)
+    return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False, backend=backend)
 
 
 def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
@@ -263,10 +264,12 @@ def _spawn(
     cleanup_mounts: Sequence[Path],
     *,
     exec_fifo: bool,
+    backend: str = "builtin",
 ) -> RuntimeState:
     directory = _fresh_dir(container_id, run_root)
     bundle = Path(bundle).resolve()
-    write_record(directory, Record(id=container_id, status="created", bundle=str(bundle), created_at=now_rfc3339()))
+    record = Record(id=container_id, status="created", bundle=str(bundle), created_at=now_rfc3339(), backend=backend)
+    write_record(directory, record)
     cmd = [
         sys.executable, "-S", "-m", "composer.runtime.shim",
         "--id", container_id, "--bundle", str(bundle), "--root", str(Path(run_root).resolve()),
@@ -274,6 +277,8 @@ def _spawn(
     ]  # fmt: skip
     for path in cleanup_mounts:
         cmd += ["--cleanup-mount", str(path)]
+    if backend != "builtin":
+        cmd += ["--backend", backend]
     if exec_fifo:
         os.mkfifo(directory / EXEC_FIFO, 0o600)
         cmd += ["--exec-fifo", str(directory / EXEC_FIFO)]

@@ -104,9 +104,11 @@ class _Data(ctypes.Structure):
 def apply(caps: Capabilities) -> None:
     """capset(2) the effective, permitted and inheritable sets; raise the ambient ones."""
     top = last_cap()
-    eff = _mask(_numbers(caps.effective, top))
-    perm = _mask(_numbers(caps.permitted, top))
-    inh = _mask(_numbers(caps.inheritable, top))
+    # a capability the host withheld from us (no CAP_SYS_RESOURCE on some VMs) cannot be granted
+    held = {n for n in range(top + 1) if sc.prctl(PR_CAPBSET_READ, n)}
+    eff = _mask(_numbers(caps.effective, top) & held)
+    perm = _mask(_numbers(caps.permitted, top) & held)
+    inh = _mask(_numbers(caps.inheritable, top) & held)
     header = _Header(_LINUX_CAPABILITY_VERSION_3, 0)
     data = (_Data * 2)()
     for i in range(2):
@@ -116,7 +118,7 @@ def apply(caps: Capabilities) -> None:
         data[i].inheritable = (inh >> shift) & 0xFFFFFFFF
     sc.raw_syscall(_capset_number(), "capset", "process", ctypes.byref(header), ctypes.byref(data))
     sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL)
-    for number in sorted(_numbers(caps.ambient, top)):
+    for number in sorted(_numbers(caps.ambient, top) & held):
         sc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, number)
 
 

@@ -83,32 +83,77 @@ def default_path(container_id: str) -> str:
     return f"composer/{container_id}"
 
 
-class Cgroup:
-    """One container's group in every hierarchy of the host."""
+def process_cgroups(pid: int | str = "self") -> dict[str, str]:
+    """hierarchy mount point -> the process's cgroup in it, from /proc/<pid>/cgroup."""
+    h = hierarchies()
+    out: dict[str, str] = {}
+    try:
+        text = _read(Path(f"/proc/{pid}/cgroup"))
+    except OSError as exc:
+        raise RuntimeFailure.from_oserror("read", f"/proc/{pid}/cgroup", exc) from exc
+    for line in text.splitlines():
+        _, controllers, path = line.split(":", 2)
+        if not controllers:
+            if h.unified:
+                out[h.unified] = path
+            continue
+        for controller in controllers.split(","):
+            if controller in h.v1:
+                out[h.v1[controller]] = path
+    return out
 
-    def __init__(self, path: str) -> None:
-        self.path = path.strip("/")
-        if not self.path or ".." in self.path.split("/"):
-            raise RuntimeFailure(f"linux.cgroupsPath: invalid cgroup path {path!r}")
+
+class Cgroup:
+    """One container's group in every hierarchy of the host: mount point -> directory.
+
+    A relative ``linux.cgroupsPath`` (and the default ``composer/<id>``) is
+    placed below the shim's own group in each hierarchy, as runc places it
+    below its caller's: a runtime started inside a delegated or limited
+    group stays inside it.
+    """
+
+    def __init__(self, dirs: dict[str, str]) -> None:
+        self.dirs = {mount: Path(d) for mount, d in dirs.items()}
         self.h = hierarchies()
+
+    @classmethod
+    def for_path(cls, path: str) -> Cgroup:
+        rel = path.strip("/")
+        if not rel or ".." in rel.split("/"):
+            raise RuntimeFailure(f"linux.cgroupsPath: invalid cgroup path {path!r}")
+        h = hierarchies()
+        own = process_cgroups() if not path.startswith("/") else {}
+        mounts = set(h.v1.values()) | ({h.unified} if h.unified else set())
+        dirs = {}
+        for mount in sorted(mounts):
+            base = own.get(mount, "/").strip("/")
+            dirs[mount] = str(Path(mount, base, rel) if base else Path(mount, rel))
+        return cls(dirs)
+
+    @classmethod
+    def of_process(cls, pid: int) -> Cgroup:
+        """The groups a running process is in (for backends that make their own)."""
+        return cls({mount: str(Path(mount, path.strip("/"))) for mount, path in process_cgroups(pid).items()})
+
+    def to_record(self) -> dict[str, str]:
+        return {mount: str(d) for mount, d in self.dirs.items()}
 
     # -- where things are ---------------------------------------------------------
 
     def dir(self, controller: str) -> Path | None:
         place = self.h.place(controller)
-        if place == "v1":
-            return Path(self.h.v1[controller], self.path)
-        if place == "v2":
-            assert self.h.unified is not None
-            return Path(self.h.unified, self.path)
-        return None
+        mount = self.h.v1.get(controller) if place == "v1" else self.h.unified if place == "v2" else None
+        return self.dirs.get(mount) if mount else None
 
     def directories(self) -> list[Path]:
         """Every directory of the group: one per v1 mount used, plus the v2 one."""
-        out = {Path(mount, self.path) for mount in self.h.v1.values()}
-        if self.h.unified:
-            out.add(Path(self.h.unified, self.path))
-        return sorted(out)
+        return sorted(set(self.dirs.values()))
+
+    def _levels(self, mount: str) -> list[Path]:
+        """The directories from ``mount`` (exclusive) down to the group, top first."""
+        target = self.dirs[mount]
+        rel = target.relative_to(mount)
+        return [Path(mount, *rel.parts[: i + 1]) for i in range(len(rel.parts))]
 
     # -- lifecycle ----------------------------------------------------------------
 
@@ -123,29 +168,23 @@ class Cgroup:
 
     def _fill_cpuset(self) -> None:
         """A new v1 cpuset group has no cpus nor mems; copy them down from its parents."""
-        if self.h.place("cpuset") != "v1":
+        if self.h.place("cpuset") != "v1" or self.h.v1["cpuset"] not in self.dirs:
             return
-        root = Path(self.h.v1["cpuset"])
-        current = root
-        for part in self.path.split("/"):
-            parent, current = current, current / part
+        for current in self._levels(self.h.v1["cpuset"]):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not _read(current / name).strip():
-                    _write(current / name, _read(parent / name).strip())
+                    _write(current / name, _read(current.parent / name).strip())
 
     def _enable_v2_controllers(self) -> None:
         """On v2, each ancestor must delegate the controllers we use to its children."""
-        if not self.h.unified:
+        if not self.h.unified or self.h.unified not in self.dirs:
             return
         wanted = [c for c in V2_CONTROLLERS if self.h.place(c) == "v2"]
         if not wanted:
             return
-        current = Path(self.h.unified)
-        for part in self.path.split("/")[:-1] + [""]:
+        for current in self._levels(self.h.unified):
             with contextlib.suppress(OSError):
-                _write(current / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
-            if part:
-                current = current / part
+                _write(current.parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
 
     def join(self, pid: int) -> None:
         for directory in self.directories():
@@ -232,57 +271,61 @@ class Cgroup:
         self._set_frozen(False)
 
     def _set_frozen(self, frozen: bool) -> None:
-        if "freezer" in self.h.v1:
-            d = Path(self.h.v1["freezer"], self.path)
+        d = self.dir("freezer")
+        if d is not None and self.h.place("freezer") == "v1":
             want = "FROZEN" if frozen else "THAWED"
             _set(d / "freezer.state", want)
             deadline = time.monotonic() + FREEZE_TIMEOUT
             while _read(d / "freezer.state").strip() != want:
                 if time.monotonic() > deadline:
-                    raise RuntimeFailure(f"cgroup {self.path} did not reach {want} in {FREEZE_TIMEOUT:g}s")
+                    raise RuntimeFailure(f"cgroup {d} did not reach {want} in {FREEZE_TIMEOUT:g}s")
                 time.sleep(0.002)
                 _set(d / "freezer.state", want)
             return
-        if self.h.unified and Path(self.h.unified, self.path, "cgroup.freeze").exists():
-            d = Path(self.h.unified, self.path)
+        v2 = self.dirs.get(self.h.unified) if self.h.unified else None
+        if v2 is not None and (v2 / "cgroup.freeze").exists():
+            d = v2
             _set(d / "cgroup.freeze", 1 if frozen else 0)
             deadline = time.monotonic() + FREEZE_TIMEOUT
             expect = f"frozen {1 if frozen else 0}"
             while expect not in _read(d / "cgroup.events"):
                 if time.monotonic() > deadline:
-                    raise RuntimeFailure(f"cgroup {self.path} did not freeze in {FREEZE_TIMEOUT:g}s")
+                    raise RuntimeFailure(f"cgroup {d} did not freeze in {FREEZE_TIMEOUT:g}s")
                 time.sleep(0.002)
             return
         raise RuntimeFailure("pause needs the freezer cgroup controller, which this host does not have")
 
     def is_frozen(self) -> bool:
-        if "freezer" in self.h.v1:
-            return _read(Path(self.h.v1["freezer"], self.path, "freezer.state")).strip() == "FROZEN"
-        if self.h.unified:
-            with contextlib.suppress(OSError):
-                return "frozen 1" in _read(Path(self.h.unified, self.path, "cgroup.events"))
+        d = self.dir("freezer")
+        with contextlib.suppress(OSError):
+            if d is not None and self.h.place("freezer") == "v1":
+                return _read(d / "freezer.state").strip() != "THAWED"
+            v2 = self.dirs.get(self.h.unified) if self.h.unified else None
+            if v2 is not None:
+                return "frozen 1" in _read(v2 / "cgroup.events")
         return False
 
     def stats(self) -> dict[str, int]:
         """cpu_ns, memory_bytes, memory_limit, pids (0 where the controller is missing)."""
         out = {"cpu_ns": 0, "memory_bytes": 0, "memory_limit": 0, "pids": 0}
         with contextlib.suppress(OSError, ValueError):
-            if "cpuacct" in self.h.v1:
-                out["cpu_ns"] = int(_read(Path(self.h.v1["cpuacct"], self.path, "cpuacct.usage")))
-            elif self.h.place("cpu") == "v2":
-                usage = _keyed(_read(Path(self.h.unified or "", self.path, "cpu.stat")))
+            acct, cpu = self.dir("cpuacct"), self.dir("cpu")
+            if acct is not None:
+                out["cpu_ns"] = int(_read(acct / "cpuacct.usage"))
+            elif cpu is not None and self.h.place("cpu") == "v2":
+                usage = _keyed(_read(cpu / "cpu.stat"))
                 out["cpu_ns"] = usage.get("usage_usec", 0) * 1000
         mem = self.dir("memory")
         with contextlib.suppress(OSError, ValueError):
             if mem is not None and self.h.place("memory") == "v1":
                 stat = _keyed(_read(mem / "memory.stat"))
-                usage = int(_read(mem / "memory.usage_in_bytes"))
-                out["memory_bytes"] = max(0, usage - stat.get("total_inactive_file", 0))
+                used = int(_read(mem / "memory.usage_in_bytes"))
+                out["memory_bytes"] = max(0, used - stat.get("total_inactive_file", 0))
                 out["memory_limit"] = int(_read(mem / "memory.limit_in_bytes"))
             elif mem is not None:
                 stat = _keyed(_read(mem / "memory.stat"))
-                usage = int(_read(mem / "memory.current"))
-                out["memory_bytes"] = max(0, usage - stat.get("inactive_file", 0))
+                used = int(_read(mem / "memory.current"))
+                out["memory_bytes"] = max(0, used - stat.get("inactive_file", 0))
                 raw = _read(mem / "memory.max").strip()
                 out["memory_limit"] = 0 if raw == "max" else int(raw)
         total = _host_memory()

@@ -102,3 +102,117 @@ def default_spec(
     if hostname:
         spec["hostname"] = hostname
     return spec
+
+
+def all_capabilities() -> list[str]:
+    """Every capability we hold (``privileged``): the kernel's, minus any the host withheld.
+
+    A VM without CAP_SYS_RESOURCE in its bounding set cannot hand it on;
+    asking crun or runc for it fails with "unable to apply caps".
+    """
+    from composer.runtime.capabilities import CAPABILITIES, last_cap
+
+    top = last_cap()
+    bounding = (1 << (top + 1)) - 1
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    bounding = int(line.split()[1], 16)
+    except (OSError, ValueError):
+        pass
+    ordered = sorted(CAPABILITIES.items(), key=lambda kv: kv[1])
+    return [name for name, number in ordered if number <= top and bounding >> number & 1]
+
+
+def effective_capabilities(cap_add: Sequence[str] = (), cap_drop: Sequence[str] = ()) -> list[str]:
+    """Docker's rule: start from the default 14, drop ``cap_drop``, add ``cap_add``; ``ALL`` works in both.
+
+    Names may be given with or without ``CAP_`` and in any case; an unknown
+    one raises ``ValueError`` naming it (the engine turns it into a ConfigError).
+    """
+    from composer.runtime.capabilities import normalise
+
+    def names(items: Sequence[str]) -> tuple[bool, list[str]]:
+        out: list[str] = []
+        every = False
+        for item in items:
+            if item.strip().upper() in ("ALL", "CAP_ALL"):
+                every = True
+                continue
+            name = normalise(item)
+            if name is None:
+                raise ValueError(f"unknown capability {item!r}")
+            out.append(name)
+        return every, out
+
+    add_all, add = names(cap_add)
+    drop_all, drop = names(cap_drop)
+    base = [] if drop_all else [c for c in DEFAULT_CAPABILITIES if c not in drop]
+    if add_all:
+        return [c for c in all_capabilities() if c not in drop or c in add]
+    return base + [c for c in add if c not in base]
+
+
+def host_devices() -> list[dict[str, Any]]:
+    """Every character and block device of the host's /dev (``privileged``), as runc lists them."""
+    import os
+    import stat
+
+    out: list[dict[str, Any]] = []
+    for directory, dirs, files in os.walk("/dev"):
+        dirs[:] = [d for d in dirs if d not in ("pts", "shm", "mqueue", "fd")]
+        for name in sorted(files):
+            path = os.path.join(directory, name)
+            try:
+                st = os.lstat(path)
+            except OSError:
+                continue
+            if not (stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode)) or path in ("/dev/console", "/dev/ptmx"):
+                continue
+            out.append({
+                "path": path, "type": "c" if stat.S_ISCHR(st.st_mode) else "b",
+                "major": os.major(st.st_rdev), "minor": os.minor(st.st_rdev),
+                "fileMode": stat.S_IMODE(st.st_mode), "uid": st.st_uid, "gid": st.st_gid,
+            })  # fmt: skip
+    return out
+
+
+def apply_security(
+    spec: dict[str, Any],
+    *,
+    cap_add: Sequence[str] = (),
+    cap_drop: Sequence[str] = (),
+    privileged: bool = False,
+    seccomp: str | dict[str, Any] | None = None,
+    no_new_privileges: bool = False,
+) -> None:
+    """Capabilities, seccomp, masked paths and devices as ``docker run`` sets them.
+
+    ``seccomp`` is None (Docker's default profile for the resulting
+    capabilities), ``"unconfined"`` (no filter) or an OCI ``linux.seccomp``
+    dict. ``privileged`` gives every capability, no filter, no masked or
+    read-only paths, a writable /sys and the host's devices, as Docker does.
+    """
+    from composer.runtime.seccomp_profile import docker_default
+
+    process = spec.setdefault("process", {})
+    linux = spec.setdefault("linux", {})
+    caps = all_capabilities() if privileged else effective_capabilities(cap_add, cap_drop)
+    process["capabilities"] = {kind: list(caps) for kind in ("bounding", "effective", "permitted")}
+    process["noNewPrivileges"] = bool(no_new_privileges)
+    if privileged or seccomp == "unconfined":
+        linux.pop("seccomp", None)
+    elif isinstance(seccomp, dict):
+        linux["seccomp"] = seccomp
+    else:
+        linux["seccomp"] = docker_default(caps)
+    if privileged:
+        linux["maskedPaths"] = []
+        linux["readonlyPaths"] = []
+        linux.setdefault("resources", {})["devices"] = [{"allow": True, "access": "rwm"}]
+        known = {d.get("path") for d in linux.get("devices", [])}
+        linux["devices"] = list(linux.get("devices", [])) + [d for d in host_devices() if d["path"] not in known]
+        for mount in spec.get("mounts", []):
+            if mount.get("destination") == "/sys":
+                mount["options"] = [o for o in mount.get("options", []) if o != "ro"]

@@ -161,7 +161,7 @@ def _add_rule(lib: ctypes.CDLL, ctx: int, rule: Rule, action: int) -> None:
         if number == _NR_SCMP_ERROR:
             continue  # a call this libseccomp does not know: as runc, skip it
         rc = lib.seccomp_rule_add_array(ctx, action, number, count, cmps)
-        if rc == -errno.EDOM or rc == -errno.EINVAL and number < 0:
+        if rc == -errno.EDOM or (rc == -errno.EINVAL and number < 0):
             continue  # a pseudo-call with no number on these architectures
         _check(rc, f"seccomp rule for {name}")
 

@@ -30,7 +30,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from composer.errors import ComposerError
-from composer.runtime import cgroups, init, syscalls
+from composer.runtime import backends, cgroups, init, syscalls
 from composer.runtime.jsonlog import JsonLog, LineSplitter
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
@@ -47,6 +47,8 @@ class Shim:
         self.sync_fd: int | None = args.sync_fd
         self.exec_fifo: str | None = args.exec_fifo
         self.cleanup_mounts: list[str] = args.cleanup_mount or []
+        self.backend: str = args.backend
+        self.external_cmd: list[str] | None = None
         record = read_record(self.directory) or Record(id=args.id, status="created", bundle=str(self.bundle))
         self.record = replace(record, shim_pid=os.getpid(), shim_start=proc_start_time(os.getpid()) or 0)
         write_record(self.directory, self.record)
@@ -78,7 +80,10 @@ class Shim:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = JsonLog(self.log_path)
         try:
-            self.supervise(spec, log)
+            if self.backend == "builtin":
+                self.supervise(spec, log)
+            else:
+                self.supervise_external(spec, log)
         except ComposerError as exc:
             self.fail(str(exc), 128)
         finally:
@@ -90,8 +95,8 @@ class Shim:
         sync_r, sync_w = os.pipe()
         pid_r, pid_w = os.pipe()
         pipes = init.InitPipes(out_w, err_w, sync_w, pid_w, self.exec_fifo)
-        self.cgroup = cgroups.Cgroup(spec.cgroups_path or cgroups.default_path(self.record.id))
-        self.update(cgroup=self.cgroup.path)
+        self.cgroup = cgroups.Cgroup.for_path(spec.cgroups_path or cgroups.default_path(self.record.id))
+        self.update(cgroup=self.cgroup.to_record())
         self.cgroup.create()
         self.cgroup.apply(spec.resources)
         middle = init.fork_container(spec, self.bundle, pipes, self.cgroup)
@@ -107,6 +112,55 @@ class Shim:
         self.update(pid=pid, pid_start=proc_start_time(pid) or 0)
         status = self.watch(pid, log, out_r, err_r, sync_r)
         self.finish(status)
+
+    def supervise_external(self, spec: Spec, log: JsonLog) -> None:
+        """The same supervision with crun or runc making the container (see ``backends``)."""
+        if spec.process.terminal:
+            self.fail(f"process.terminal: true is not supported with the {self.backend} backend yet", 128)
+            return
+        container_id = self.record.id
+        state_root = self.directory / self.backend
+        log_file = self.directory / f"{self.backend}.log"
+        pid_file = self.directory / "init.pid"
+        cmd = backends.base_command(self.backend, state_root, log_file)
+        self.external_cmd = cmd
+        group = None
+        if not backends.manages_cgroups(self.backend):
+            group = cgroups.Cgroup.for_path(spec.cgroups_path or cgroups.default_path(container_id))
+            self.cgroup = group
+            self.update(cgroup=group.to_record())
+            group.create()
+            group.apply(spec.resources)
+        out_r, out_w = os.pipe()
+        err_r, err_w = os.pipe()
+        create = [*cmd, "create", "--bundle", str(self.bundle), "--pid-file", str(pid_file), container_id]
+        child = os.fork()
+        if child == 0:
+            backends.exec_create(create, out_w, err_w, group, self.backend)
+        os.close(out_w)
+        os.close(err_w)
+        _, status = os.waitpid(child, 0)
+        code = _exit_code(status)
+        pid = _read_pid_file(pid_file) if code == 0 else None
+        if pid is None:
+            for fd in (out_r, err_r):
+                os.close(fd)
+            message = backends.last_error(log_file) or f"{self.backend} create exited with code {code}"
+            self.fail(message, backends.exit_code_for(message))
+            return
+        self.update(pid=pid, pid_start=proc_start_time(pid) or 0)
+        if self.cgroup is None:
+            self.cgroup = cgroups.Cgroup.of_process(pid)
+            self.update(cgroup=self.cgroup.to_record())
+        error = backends.start(cmd, container_id)
+        sync_r, sync_w = os.pipe()
+        if error is not None:
+            os.write(sync_w, f"E {backends.exit_code_for(error)} {' '.join(error.split())}\n".encode())
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, 9)
+        os.close(sync_w)  # EOF without an error: the program runs
+        status_code = self.watch(pid, log, out_r, err_r, sync_r)
+        self.finish(status_code)
 
     def watch(self, pid: int, log: JsonLog, out_r: int, err_r: int, sync_r: int) -> int:
         """Copy output and follow the sync pipe until the init exits; returns its exit code."""
@@ -176,6 +230,9 @@ class Shim:
         self.cgroup = None
         group.kill_all()
         oom = group.oom_kills() > 0
+        if self.external_cmd is not None:
+            backends.delete(self.external_cmd, self.record.id)
+            self.external_cmd = None
         group.remove()
         return oom
 
@@ -198,6 +255,14 @@ def _read_pid(fd: int) -> int | None:
             break
         data += chunk
     text = data.decode().strip()
+    return int(text) if text.isdigit() else None
+
+
+def _read_pid_file(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
     return int(text) if text.isdigit() else None
 
 
@@ -243,6 +308,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sync-fd", type=int, help="pipe to report the start on")
     parser.add_argument("--exec-fifo", help="wait for `start` on this fifo before exec")
     parser.add_argument("--cleanup-mount", action="append", help="detach after exit")
+    parser.add_argument("--backend", default="builtin", choices=backends.KNOWN, help="OCI runtime to use")
     return parser.parse_args(argv)
 
 

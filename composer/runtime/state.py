@@ -73,7 +73,7 @@ class Record:
     error: str | None = None
     oom_killed: bool = False
     backend: str = "builtin"
-    cgroup: str = ""  # the group's path relative to each hierarchy; "" if none
+    cgroup: dict[str, str] | None = None  # hierarchy mount -> the container's group
     terminal_socket: str = ""  # the attach socket of a terminal container
 
     def public(self) -> RuntimeState:

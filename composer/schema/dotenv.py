@@ -1,65 +1,113 @@
-"""The ``.env`` file of the project directory: KEY=VALUE lines.
+"""``.env`` and ``env_file`` files: KEY=VALUE lines, with Docker Compose's rules.
 
-Supports comments, blank lines, an optional ``export`` prefix, single quotes
-(literal), double quotes (with ``\\n``, ``\\t``, ``\\"`` and ``\\\\`` escapes) and
-unquoted values with `` #`` trailing comments. The OS environment wins over
-``.env``; that precedence is applied by the loader, not here.
+Comments, blank lines, an optional ``export`` prefix, ``KEY=VALUE`` (or
+``KEY: VALUE``); single quotes are literal, double quotes take ``\\n``,
+``\\t``, ``\\"``, ``\\\\`` escapes; both may span lines. Unquoted and
+double-quoted values are interpolated (``${VAR}``, ``${VAR:-default}``...)
+from the variables above them and the ``lookup`` the caller passes;
+unquoted values lose a trailing `` #`` comment. A bare ``KEY`` takes its value
+from ``lookup`` if set. ``raw=True`` (``format: raw``) takes values verbatim.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
-from composer.errors import ConfigError
+from composer.errors import ConfigError, InterpolationError
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
 
 
-def read_dotenv(path: Path) -> dict[str, str]:
-    """Read ``path`` if it exists; a missing file is an empty environment."""
+def read_dotenv(
+    path: Path,
+    lookup: Mapping[str, str] | None = None,
+    *,
+    required: bool = False,
+    raw: bool = False,
+    where: str | None = None,
+) -> dict[str, str]:
+    """Read ``path``; a missing file is empty unless ``required``."""
     try:
         text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
+    except FileNotFoundError as exc:
+        if not required:
+            return {}
+        prefix = f"{where}: " if where else ""
+        raise ConfigError(f"{prefix}env file {path} not found: no such file or directory") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{path}: is a directory, not an env file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read: {exc}") from exc
-    return parse_dotenv(text, str(path))
+    return parse_dotenv(text, str(path), lookup, raw=raw)
 
 
-def parse_dotenv(text: str, source: str) -> dict[str, str]:
+def parse_dotenv(
+    text: str, source: str, lookup: Mapping[str, str] | None = None, *, raw: bool = False
+) -> dict[str, str]:
     values: dict[str, str] = {}
-    for lineno, raw in enumerate(text.splitlines(), 1):
-        line = raw.strip()
+    env = lookup or {}
+    lines = text.replace("\r\n", "\n").split("\n")
+    i = 0
+    while i < len(lines):
+        lineno = i + 1
+        line = lines[i].strip()
+        i += 1
+        if line.startswith("\ufeff"):
+            line = line[1:]
         if not line or line.startswith("#"):
             continue
-        if line.startswith("export "):
-            line = line[len("export ") :].lstrip()
-        key, sep, rest = line.partition("=")
-        key = key.strip()
-        if not _KEY.match(key):
+        if line.startswith("export ") or line.startswith("export\t"):
+            line = line[len("export") :].lstrip()
+        match = re.match(r"^([^=:\s]+)\s*([=:])?\s*(.*)$", line, re.S)
+        key = match.group(1) if match else line
+        if match is None or not _KEY.match(key):
             raise ConfigError(f"{source}: line {lineno}: invalid variable name {key!r}")
-        if not sep:
-            continue  # a bare KEY takes its value from the OS environment, which wins anyway
-        values[key] = _value(rest.strip(), source, lineno)
+        if match.group(2) is None:
+            if match.group(3):
+                raise ConfigError(f"{source}: line {lineno}: invalid variable name {line!r}")
+            if key in env:  # a bare KEY takes its value from the environment
+                values[key] = env[key]
+            continue
+        rest = match.group(3)
+        if raw:
+            values[key] = rest
+            continue
+        if rest[:1] in ("'", '"'):
+            quote = rest[0]
+            body = rest[1:]
+            while (end := _closing_quote(body, quote)) < 0:
+                if i >= len(lines):
+                    raise ConfigError(f"{source}: line {lineno}: unterminated quoted value")
+                body += "\n" + lines[i]
+                i += 1
+            value = body[:end]
+            if quote == '"':
+                value = _expand(_unescape(value), {**env, **values}, source, lineno, escaped=True)
+            values[key] = value
+            continue
+        comment = re.search(r"\s#", rest)
+        value = (rest[: comment.start()] if comment else rest).rstrip()
+        values[key] = _expand(value, {**env, **values}, source, lineno)
     return values
 
 
-def _value(text: str, source: str, lineno: int) -> str:
-    if text[:1] in ("'", '"'):
-        quote = text[0]
-        end = _closing_quote(text, quote)
-        if end < 0:
-            raise ConfigError(f"{source}: line {lineno}: unterminated quoted value")
-        body = text[1:end]
-        return _unescape(body) if quote == '"' else body
-    comment = re.search(r"\s#", text)
-    return (text[: comment.start()] if comment else text).rstrip()
+def _expand(value: str, env: Mapping[str, str], source: str, lineno: int, escaped: bool = False) -> str:
+    if "$" not in value:
+        return value
+    from composer.schema.interpolate import Interpolator
+    from composer.schema.location import Loc
+
+    try:
+        return Interpolator(env).string(value, Loc(source, f"line {lineno}"))
+    except InterpolationError as exc:
+        raise ConfigError(str(exc)) from exc
 
 
 def _closing_quote(text: str, quote: str) -> int:
-    i = 1
+    i = 0
     while i < len(text):
         if quote == '"' and text[i] == "\\":
             i += 2
@@ -75,7 +123,8 @@ def _unescape(body: str) -> str:
     i = 0
     while i < len(body):
         if body[i] == "\\" and i + 1 < len(body) and body[i + 1] in _ESCAPES:
-            out.append(_ESCAPES[body[i + 1]])
+            ch = body[i + 1]
+            out.append("$$" if ch == "$" else _ESCAPES[ch])
             i += 2
         else:
             out.append(body[i])

@@ -15,6 +15,7 @@ from typing import Any
 
 from composer.errors import InterpolationError
 from composer.schema.location import Loc
+from composer.schema.tags import Override
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _OPERATORS = (":-", ":?", ":+", "-", "?", "+")
@@ -35,6 +36,8 @@ class Interpolator:
             return {k: self.tree(v, loc.child(str(k))) for k, v in value.items()}
         if isinstance(value, list):
             return [self.tree(v, loc.item(i)) for i, v in enumerate(value)]
+        if isinstance(value, Override):
+            return Override(self.tree(value.value, loc))
         return value
 
     def string(self, text: str, loc: Loc) -> str:

@@ -1,8 +1,9 @@
 """``load_project``: the loading pipeline, one small step per line.
 
-find files → read .env → per file: read YAML, interpolate, canonicalise →
-merge → name the project → apply profiles → check references → typed model →
-check for dependency cycles.
+find files → environment (.env / --env-file) → per file: read YAML,
+interpolate, canonicalise, include, extends → merge → name the project →
+profiles → env_file/label_file/tmpfs → check references and conflicts →
+typed model → check for dependency cycles.
 """
 
 from __future__ import annotations
@@ -11,17 +12,18 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
-
 from composer.errors import ConfigError, DependencyCycleError
 from composer.schema.canonical import Context, canonical_file
+from composer.schema.checks import check_project
 from composer.schema.cycles import find_cycle
 from composer.schema.dotenv import read_dotenv
+from composer.schema.extends import resolve_extends
 from composer.schema.files import display_name, find_compose_file, read_compose_file
+from composer.schema.finish import build_project, finish_services
 from composer.schema.interpolate import Interpolator
 from composer.schema.location import Loc
 from composer.schema.merge import merge_files
-from composer.schema.model import Network, Project, Service, Volume
+from composer.schema.model import Project
 from composer.schema.names import resolve_project_name
 from composer.schema.options import ProjectOptions
 
@@ -35,35 +37,116 @@ VERSION_WARNING = (
     "the attribute `version` is obsolete, it will be ignored, "
     "please remove it to avoid potential confusion"
 )
-_INVALID = "invalid compose project"
+MAX_INCLUDE_DEPTH = 20
 
 
 def load_project(options: ProjectOptions) -> Project:
     files = config_files(options)
     project_dir = _project_dir(options, files)
-    environ = {**read_dotenv(project_dir / ".env"), **options.environ}
-    interpolator = Interpolator(environ)
-    ctx = Context(project_dir=project_dir, environ=environ)
-    docs: list[dict[str, Any]] = []
-    warnings: list[str] = []
-    for path in files:
-        source = display_name(path, options.working_dir)
-        doc = canonical_file(
-            interpolator.tree(read_compose_file(path, source), Loc(source)), Loc(source), ctx
-        )
-        if doc.pop("version", False):
-            warnings.append(f"{source}: {VERSION_WARNING}")
-        docs.append(doc)
+    environ = project_environment(options, project_dir)
+    loader = _FileLoader(options, environ)
+    docs = [loader.load(path, project_dir, ()) for path in files]
     merged = merge_files(docs)
     name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
-    services = _apply_profiles(merged.get("services") or {}, _profiles(options, environ))
-    warnings.extend(_check_references(services, merged))
-    project = _build(merged, services, name, project_dir, files, environ)
-    project = project.model_copy(update={"warnings": (*interpolator.warnings, *warnings)})
+    enabled = _profiles(options, environ)
+    services, disabled = _apply_profiles(merged.get("services") or {}, enabled, options.services)
+    if not services and not merged.get("services"):
+        raise ConfigError("no service selected")
+    services = finish_services(services, environ, loader.interpolator if options.interpolate else None)
+    warnings = check_project(services, disabled, merged)
+    project = build_project(merged, services, disabled, name, project_dir, files, environ)
+    project = project.model_copy(
+        update={"warnings": (*loader.warnings, *loader.interpolator.warnings, *warnings)}
+    )
     cycle = find_cycle({n: list(s.depends_on) for n, s in project.services.items()})
     if cycle is not None:
         raise DependencyCycleError(cycle)
     return project
+
+
+class _FileLoader:
+    """Reads, interpolates and canonicalises one file with its includes and extends."""
+
+    def __init__(self, options: ProjectOptions, environ: Mapping[str, str]) -> None:
+        self.options = options
+        self.environ = environ
+        self.interpolator = Interpolator(environ)
+        self.warnings: list[str] = []
+
+    def load(
+        self,
+        path: Path,
+        base_dir: Path,
+        chain: tuple[Path, ...],
+        interpolator: Interpolator | None = None,
+    ) -> dict[str, Any]:
+        interpolator = interpolator or self.interpolator
+        if path in chain or len(chain) > MAX_INCLUDE_DEPTH:
+            cycle = " -> ".join(str(p) for p in (*chain, path))
+            raise ConfigError(f"include cycle detected: {cycle}")
+        source = display_name(path, self.options.working_dir)
+        loc = Loc(source)
+        raw = read_compose_file(path, source)
+        if self.options.interpolate:
+            raw = interpolator.tree(raw, loc)
+        ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths)
+        doc = canonical_file(raw, loc, ctx)
+        if doc.pop("version", False):
+            warning = f"{source}: {VERSION_WARNING}"
+            if warning not in self.warnings:
+                self.warnings.append(warning)
+        for include in doc.pop("include", []):
+            self._include(doc, include, (*chain, path), source)
+        if doc.get("services"):
+            doc["services"] = resolve_extends(
+                doc["services"], path, lambda p, d: self.load_plain(p, d, interpolator), source
+            )
+        return doc
+
+    def load_plain(self, path: Path, base_dir: Path, interpolator: Interpolator) -> dict[str, Any]:
+        """A file named by ``extends.file``: its services only, paths relative to it."""
+        source = display_name(path, self.options.working_dir)
+        raw = read_compose_file(path, source)
+        if self.options.interpolate:
+            raw = interpolator.tree(raw, Loc(source))
+        return canonical_file(raw, Loc(source), Context(base_dir, interpolator.environ, self.options.resolve_paths))
+
+    def _include(self, doc: dict[str, Any], include: dict[str, Any], chain: tuple[Path, ...], source: str) -> None:
+        paths = [Path(p) for p in include["path"]]
+        base = Path(include.get("project_directory") or paths[0].parent)
+        environ = dict(self.environ)
+        if include.get("env_file"):
+            extra: dict[str, str] = {}
+            for env_file in include["env_file"]:
+                extra.update(read_dotenv(Path(env_file), {**extra, **self.environ}, required=True))
+            environ = {**extra, **self.environ}
+        else:
+            default_env = base / ".env"
+            extra = read_dotenv(default_env, self.environ)
+            environ = {**extra, **self.environ}
+        interpolator = Interpolator(environ)
+        included = merge_files([self.load(p, base, chain, interpolator) for p in paths])
+        self.warnings.extend(w for w in interpolator.warnings if w not in self.warnings)
+        for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
+            for key, value in (included.get(section) or {}).items():
+                mine = doc.setdefault(section, {})
+                if key in mine and mine[key] != value:
+                    raise ConfigError(
+                        f"{source}: {section}.{key} conflicts with imported resource from {paths[0]}"
+                    )
+                mine.setdefault(key, value)
+
+
+def project_environment(options: ProjectOptions, project_dir: Path) -> dict[str, str]:
+    """The shell environment wins over ``--env-file`` files (or the project's ``.env``)."""
+    values: dict[str, str] = {}
+    if options.env_files:
+        for env_file in options.env_files:
+            path = options.working_dir / env_file
+            values.update(read_dotenv(path, {**values, **options.environ}, required=True))
+    else:
+        values = read_dotenv(project_dir / ".env", options.environ)
+    return {**values, **options.environ}
 
 
 def config_files(options: ProjectOptions) -> list[Path]:
@@ -100,82 +183,16 @@ def _profiles(options: ProjectOptions, environ: Mapping[str, str]) -> set[str]:
     return {p.strip() for p in environ.get("COMPOSE_PROFILES", "").split(",") if p.strip()}
 
 
-def _apply_profiles(services: dict[str, Any], enabled: set[str]) -> dict[str, Any]:
-    """Services with no profile always run; others only when one of theirs is enabled."""
-    return {
-        name: spec
-        for name, spec in services.items()
-        if not spec.get("profiles") or "*" in enabled or enabled & set(spec["profiles"])
-    }
-
-
-def _check_references(services: dict[str, Any], merged: dict[str, Any]) -> list[str]:
-    """Refuse references to undefined services, volumes, networks (Docker's wording).
-
-    An optional dependency (``required: false``) on a missing service is dropped
-    with a warning, as Docker Compose does.
-    """
-    if not services:
-        raise ConfigError("no service selected")
-    warnings: list[str] = []
-    volumes = merged.get("volumes") or {}
-    networks = merged.get("networks") or {}
+def _apply_profiles(
+    services: dict[str, Any], enabled: set[str], named: tuple[str, ...] | Any
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Services with no profile always run; others when a profile is enabled or they are named."""
+    active: dict[str, Any] = {}
+    disabled: dict[str, Any] = {}
     for name, spec in services.items():
-        for dep, cond in list((spec.get("depends_on") or {}).items()):
-            if dep in services:
-                continue
-            if cond.get("required", True):
-                raise ConfigError(
-                    f'service "{name}" depends on undefined service "{dep}": {_INVALID}'
-                )
-            del spec["depends_on"][dep]
-            warnings.append(f'service "{name}" depends on undefined service "{dep}", ignored')
-        for mount in spec.get("volumes") or []:
-            if mount["type"] == "volume" and mount["source"] and mount["source"] not in volumes:
-                raise ConfigError(
-                    f'service "{name}" refers to undefined volume {mount["source"]}: {_INVALID}'
-                )
-        for net in spec.get("networks") or {"default": None}:
-            if net != "default" and net not in networks:
-                raise ConfigError(f'service "{name}" refers to undefined network {net}: {_INVALID}')
-    return warnings
-
-
-def _full_name(project: str, key: str, spec: dict[str, Any]) -> str:
-    if spec.get("name"):
-        return str(spec["name"])
-    return key if spec.get("external") else f"{project}_{key}"
-
-
-def _build(
-    merged: dict[str, Any],
-    services: dict[str, Any],
-    name: str,
-    project_dir: Path,
-    files: list[Path],
-    environ: dict[str, str],
-) -> Project:
-    declared_networks = dict(merged.get("networks") or {})
-    uses_default = any("default" in (s.get("networks") or {"default": None}) for s in services.values())
-    if uses_default and "default" not in declared_networks:
-        declared_networks["default"] = {}
-    try:
-        return Project(
-            name=name,
-            working_dir=project_dir,
-            config_files=tuple(files),
-            services={n: Service(name=n, **s) for n, s in services.items()},
-            networks={
-                k: Network(**{**v, "name": _full_name(name, k, v)})
-                for k, v in declared_networks.items()
-            },
-            volumes={
-                k: Volume(**{**v, "name": _full_name(name, k, v)})
-                for k, v in (merged.get("volumes") or {}).items()
-            },
-            environment=environ,
-        )
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        where = ".".join(str(p) for p in error["loc"])
-        raise ConfigError(f"invalid compose project: {where}: {error['msg']}") from exc
+        profiles = spec.get("profiles") or []
+        if not profiles or "*" in enabled or enabled & set(profiles) or name in named:
+            active[name] = spec
+        else:
+            disabled[name] = spec
+    return active, disabled

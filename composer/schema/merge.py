@@ -1,37 +1,130 @@
-"""Merging canonical files (``-f a.yaml -f b.yaml``): later files win.
+"""Merging canonical files (``-f a.yaml -f b.yaml``, ``extends``): later wins.
 
-Mappings merge key by key, recursively; lists are replaced, except those in
-``APPEND`` which are concatenated. Paths are matched with ``*`` standing for
-one key, as in compose-go's merge tables. A first cut: Docker also
-de-duplicates ports and volumes by target, which this does not do yet.
+Mappings merge key by key, recursively; scalars are replaced. Sequences follow
+``SEQUENCES``: replaced whole, or appended with duplicates dropped by a key
+(``ports`` by their whole value, ``volumes`` by target, ``secrets`` by
+source...), as compose-go's ``override/merge.go``. Paths are matched with
+``*`` standing for one key. ``!reset`` removes a value, ``!override``
+replaces it without merging.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any
 
-APPEND = ("services.*.ports", "services.*.volumes", "services.*.expose")
+from composer.schema.tags import Override, Reset, strip_tags
+
+Key = Callable[[Any], Any]
+
+
+def _whole(item: Any) -> Any:
+    return repr(item)
+
+
+def _field(name: str) -> Key:
+    return lambda item: item.get(name) if isinstance(item, dict) else item
+
+
+REPLACE = "replace"
+
+SEQUENCES: dict[str, Key | str] = {
+    "services.*.command": REPLACE,
+    "services.*.entrypoint": REPLACE,
+    "services.*.healthcheck.test": REPLACE,
+    "services.*.post_start.*.command": REPLACE,
+    "services.*.pre_stop.*.command": REPLACE,
+    "services.*.ports": _whole,
+    "services.*.volumes": _field("target"),
+    "services.*.secrets": _field("target"),
+    "services.*.configs": _field("target"),
+    "services.*.devices": _field("target"),
+    "services.*.env_file": _field("path"),
+    "services.*.tmpfs": _whole,
+    "services.*.extra_hosts": _whole,
+    "services.*.build.extra_hosts": _whole,
+    "services.*.dns": _whole,
+    "services.*.dns_search": _whole,
+    "services.*.dns_opt": _whole,
+    "services.*.cap_add": _whole,
+    "services.*.cap_drop": _whole,
+    "services.*.expose": _whole,
+    "services.*.external_links": _whole,
+    "services.*.links": _whole,
+    "services.*.volumes_from": _whole,
+    "services.*.security_opt": _whole,
+    "services.*.group_add": _whole,
+    "services.*.profiles": _whole,
+    "services.*.label_file": _whole,
+    "services.*.device_cgroup_rules": _whole,
+}
+# Mappings replaced whole rather than merged.
+MAPPINGS_REPLACED = ("services.*.ulimits.*",)
 
 
 def merge_files(docs: list[dict[str, Any]]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for doc in docs:
-        merged = _merge(merged, doc, "")
-    return merged
+        merged = merge(merged, doc, "")
+    result: dict[str, Any] = strip_tags(merged)
+    return result
 
 
-def _merge(base: Any, override: Any, path: str) -> Any:
+def merge(base: Any, override: Any, path: str) -> Any:
+    if isinstance(override, Override):
+        return override.value
+    if isinstance(override, Reset):
+        return override
     if isinstance(base, dict) and isinstance(override, dict):
+        if _matches(path, MAPPINGS_REPLACED) or _logging_replaced(base, override, path):
+            return override
         result = dict(base)
         for key, value in override.items():
             sub = f"{path}.{key}" if path else key
-            result[key] = _merge(base[key], value, sub) if key in base else value
+            if isinstance(value, Reset):
+                result.pop(key, None)
+            elif key in base:
+                result[key] = merge(base[key], value, sub)
+            else:
+                result[key] = value
         return result
-    if (
-        isinstance(base, list)
-        and isinstance(override, list)
-        and any(fnmatchcase(path, pattern) for pattern in APPEND)
-    ):
-        return base + override
+    if isinstance(base, list) and isinstance(override, list):
+        rule = _rule(path)
+        if rule == REPLACE or rule is None:
+            return override if rule == REPLACE else base + override
+        assert callable(rule)
+        return _append_unique(base, override, rule)
     return override
+
+
+def _append_unique(base: list[Any], override: list[Any], key: Key) -> list[Any]:
+    """Later entries replace earlier ones with the same key, in place."""
+    result = list(base)
+    index = {key(item): i for i, item in enumerate(result)}
+    for item in override:
+        k = key(item)
+        if k in index:
+            result[index[k]] = item
+        else:
+            index[k] = len(result)
+            result.append(item)
+    return result
+
+
+def _rule(path: str) -> Key | str | None:
+    for pattern, rule in SEQUENCES.items():
+        if fnmatchcase(path, pattern):
+            return rule
+    return None
+
+
+def _matches(path: str, patterns: tuple[str, ...]) -> bool:
+    return any(fnmatchcase(path, p) for p in patterns)
+
+
+def _logging_replaced(base: dict[str, Any], override: dict[str, Any], path: str) -> bool:
+    """Logging options merge only when both sides use the same driver (or one has none)."""
+    if not fnmatchcase(path, "services.*.logging"):
+        return False
+    return "driver" in base and "driver" in override and base["driver"] != override["driver"]

@@ -19,9 +19,9 @@ from composer.errors import ConfigError
 from composer.schema.coerce import (
     as_bool,
     as_int,
+    as_labels,
     as_list,
     as_mapping,
-    as_labels,
     as_str,
     check_keys,
 )
@@ -86,7 +86,8 @@ def short_port(text: str, loc: Loc) -> list[dict[str, Any]]:
     if protocol not in _PROTOCOLS:
         raise ConfigError(f"{loc}: invalid port '{text}' — unknown protocol '{protocol}'")
     host_ip = ""
-    if spec.startswith("["):  # [::1]:8080:80
+    bracketed = spec.startswith("[")
+    if bracketed:  # [::1]:8080:80
         end = spec.find("]")
         if end < 0 or spec[end + 1 : end + 2] != ":":
             raise _bad_port(text, loc)
@@ -98,7 +99,7 @@ def short_port(text: str, loc: Loc) -> list[dict[str, Any]]:
         parts = spec.split(":")
         if len(parts) == 3:
             host_ip = parts.pop(0)
-    if len(parts) > 2 or (len(parts) == 2 and ":" in host_ip):
+    if len(parts) > 2 or (":" in host_ip and not bracketed):
         raise _bad_port(text, loc)
     published = parts[0] if len(parts) == 2 else ""
     start, end = _port_range(parts[-1], text, loc)

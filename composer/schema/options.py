@@ -13,7 +13,12 @@ from pathlib import Path
 
 @dataclass(frozen=True)
 class ProjectOptions:
-    """The inputs of ``load_project``; nothing is read from the process itself."""
+    """The inputs of ``load_project``; nothing is read from the process itself.
+
+    ``env_files``: ``--env-file`` (repeatable); empty means the project's ``.env``.
+    ``services``: services named on the command line; naming a service enables
+    its profiles, as Docker Compose does.
+    """
 
     working_dir: Path
     environ: Mapping[str, str]
@@ -21,3 +26,7 @@ class ProjectOptions:
     project_name: str | None = None
     project_directory: Path | None = None
     profiles: Sequence[str] = ()
+    env_files: Sequence[Path] = ()
+    interpolate: bool = True
+    resolve_paths: bool = True
+    services: Sequence[str] = ()

@@ -95,7 +95,7 @@ def pull_policy(value: Any, loc: Loc) -> str:
             f'{loc}: invalid pull_policy "{text}" — expected always, never, missing, build, '
             "refresh, daily, weekly or every_<duration>"
         )
-    return text
+    return "missing" if text == "if_not_present" else text
 
 
 def depends_on(value: Any, loc: Loc) -> dict[str, dict[str, Any]]:
@@ -221,7 +221,7 @@ def devices(value: Any, loc: Loc) -> list[dict[str, Any]]:
 def cpu_time(value: Any, loc: Loc) -> int:
     """``cpu_rt_*``: microseconds, as an integer or a duration."""
     if isinstance(value, str) and _CPU_DURATION.match(value):
-        return int(round(parse_duration(value, loc) * 1_000_000))
+        return round(parse_duration(value, loc) * 1_000_000)
     return as_int(value, loc)
 
 

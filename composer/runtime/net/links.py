@@ -133,6 +133,20 @@ def ensure_bridge(name: str, gateway: IPv4Interface, mtu: int = 1500) -> None:
             raise _netlink_error("create bridge", name, exc) from exc
 
 
+def set_group(name: str, group: int) -> None:
+    """Put the interface in an interface group (nftables matches ``iifgroup``/``oifgroup``)."""
+    from pyroute2 import NetlinkError
+
+    with _iproute() as ipr:
+        index = _index(ipr, name)
+        if index is None:
+            raise NetworkError(f"set group of {name}: no such interface")
+        try:
+            ipr.link("set", index=index, group=group)
+        except NetlinkError as exc:
+            raise _netlink_error("set group of", name, exc) from exc
+
+
 def delete_bridge(name: str) -> None:
     """Delete the bridge; a missing one is not an error. Its veths are released."""
     from pyroute2 import NetlinkError

@@ -16,7 +16,9 @@ removes exactly what was added and nothing of anybody else's:
   container could not answer 127.0.0.1), and, only when outbound NAT was asked
   for, masquerading of the subnet towards other interfaces;
 - ``forward`` (filter): isolation. Nothing crosses from this bridge to another
-  ``br-*`` bridge or back; an internal network forwards nothing in or out.
+  composer bridge (interface group ``BRIDGE_GROUP``, set on each) or back; an internal network forwards nothing in or out;
+- ``input`` (filter, internal networks only): containers reach nothing of the
+  host but the DNS server on their gateway (and answer what the host opened).
 - ``guard`` (filter, prerouting raw): loopback DNAT needs ``route_localnet`` on
   the bridge, which would also let a container reach services bound to the
   host's 127.0.0.1 (CVE-2020-8558): packets from the bridge to 127.0.0.0/8
@@ -38,6 +40,8 @@ from pathlib import Path
 from composer.errors import NetworkError
 
 NFT_TIMEOUT = 10.0
+#: the interface group of every composer bridge, so isolation rules can name "any other network"
+BRIDGE_GROUP = 4242
 
 
 @dataclass(frozen=True)
@@ -104,9 +108,10 @@ def table_script(spec: TableSpec, forwarding: bool) -> str:
         "  chain output { type nat hook output priority -100; policy accept; }",
         "  chain postrouting { type nat hook postrouting priority 100; policy accept; }",
         "  chain forward { type filter hook forward priority 0; policy accept; }",
+        "  chain input { type filter hook input priority 0; policy accept; }",
         "}",
     ]
-    for chain in ("guard", "prerouting", "output", "postrouting", "forward"):
+    for chain in ("guard", "prerouting", "output", "postrouting", "forward", "input"):
         lines.append(f"flush chain ip {t} {chain}")
     lines.append(f"add rule ip {t} guard iifname {br} ip daddr 127.0.0.0/8 drop")
     dnat = []
@@ -125,14 +130,22 @@ def table_script(spec: TableSpec, forwarding: bool) -> str:
     if spec.internal:
         lines.append(f"add rule ip {t} forward iifname {br} oifname != {br} drop")
         lines.append(f"add rule ip {t} forward oifname {br} iifname != {br} drop")
+        # the host itself is "out" too: only DNS on the gateway and answers to the host
+        lines.append(f"add rule ip {t} input iifname {br} ct state established,related accept")
+        lines.append(f"add rule ip {t} input iifname {br} ip daddr {gw} udp dport 53 accept")
+        lines.append(f"add rule ip {t} input iifname {br} ip daddr {gw} tcp dport 53 accept")
+        lines.append(f"add rule ip {t} input iifname {br} drop")
     else:
-        lines.append(f'add rule ip {t} forward iifname {br} oifname != {br} oifname "br-*" drop')
-        lines.append(f'add rule ip {t} forward oifname {br} iifname != {br} iifname "br-*" drop')
+        lines.append(f"add rule ip {t} forward iifname {br} oifname != {br} oifgroup {BRIDGE_GROUP} drop")
+        lines.append(f"add rule ip {t} forward oifname {br} iifname != {br} iifgroup {BRIDGE_GROUP} drop")
     return "\n".join(lines) + "\n"
 
 
 def ensure_table(spec: TableSpec) -> None:
     """Create or refresh the network's table (published-port maps are kept)."""
+    from composer.runtime.net import links
+
+    links.set_group(spec.bridge, BRIDGE_GROUP)
     _nft(table_script(spec, forwarding_enabled()), f"set up NAT for bridge {spec.bridge}")
 
 

@@ -104,6 +104,19 @@ class Runtime:
         self.pids.append(state.pid)
         return state
 
+    def start_bundle(self, name: str, bundle: Path) -> api.RuntimeState:
+        """Start a bundle made with ``bundle`` (and perhaps changed since)."""
+        self.ids.append(name)
+        state = api.start_container(name, bundle, self.run_root, self.log(name), backend=self.backend)
+        self.pids.append(state.pid)
+        return state
+
+    def stdout(self, name: str) -> str:
+        return "".join(e["log"] for e in self.log_entries(name) if e["stream"] == "stdout")
+
+    def output(self, name: str) -> str:
+        return "".join(e["log"] for e in self.log_entries(name))
+
     def track(self, name: str) -> None:
         self.ids.append(name)
 
@@ -139,9 +152,8 @@ class Runtime:
         mounts = Path("/proc/self/mountinfo").read_text()
         assert str(self.tmp) not in mounts, "mounts left behind"
         for name in self.ids:
-            for mount in set(cgroups.hierarchies().v1.values()) | {cgroups.hierarchies().unified or ""}:
-                if mount:
-                    assert not Path(mount, cgroups.default_path(name)).exists(), f"cgroup of {name} left behind"
+            for directory in cgroups.Cgroup.for_path(cgroups.default_path(name)).directories():
+                assert not directory.exists(), f"cgroup {directory} left behind"
 
 
 def backend_skip_reason(backend: str) -> str | None:

@@ -1,4 +1,4 @@
-"""The built-in runtime against the real kernel: namespaces, mounts, logs, exec, stop."""
+"""The runtime on every backend against the real kernel: namespaces, mounts, logs, exec, stop."""
 
 from __future__ import annotations
 
@@ -111,18 +111,21 @@ def test_bind_and_tmpfs_mounts(runtime: Runtime) -> None:
 def test_missing_command_is_a_start_error(runtime: Runtime) -> None:
     with pytest.raises(ContainerStartError) as info:
         runtime.start("nocmd", ["nosuchcmd", "arg"])
-    assert str(info.value) == 'unable to start container process: exec: "nosuchcmd": executable file not found in $PATH'
     state = api.container_state("nocmd", runtime.run_root)
     assert state is not None
     assert (state.status, state.exit_code) == ("stopped", 127)
-    assert state.error == 'exec: "nosuchcmd": executable file not found in $PATH'
+    assert "nosuchcmd" in str(info.value) and state.error and "nosuchcmd" in state.error
+    if runtime.backend == "builtin":  # Docker's wording, which runc's echoes and crun's does not
+        assert str(info.value) == 'unable to start container process: exec: "nosuchcmd": executable file not found in $PATH'
+        assert state.error == 'exec: "nosuchcmd": executable file not found in $PATH'
 
 
 def test_failed_mount_is_a_start_error_naming_it(runtime: Runtime) -> None:
     def bad(spec: dict[str, Any]) -> None:
         spec["mounts"].append({"destination": "/data", "type": "bind", "source": "/nonexistent/src", "options": ["rbind"]})
 
-    with pytest.raises(ContainerStartError, match="mount /nonexistent/src on /data: source does not exist"):
+    expected = "mount /nonexistent/src on /data: source does not exist" if runtime.backend == "builtin" else "/nonexistent/src"
+    with pytest.raises(ContainerStartError, match=expected):
         runtime.start("badmount", ["true"], edit=bad)
 
 

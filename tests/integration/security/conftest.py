@@ -1,5 +1,10 @@
 """The security suite runs on the runtime's fixtures (every backend present)."""
 
-from tests.integration.runtime.harness import busybox_applets, builtin_runtime, rootfs_factory, runtime
+from tests.integration.runtime.harness import (
+    builtin_runtime,
+    busybox_applets,
+    rootfs_factory,
+    runtime,
+)
 
 __all__ = ["builtin_runtime", "busybox_applets", "rootfs_factory", "runtime"]

@@ -9,6 +9,8 @@ import pytest
 from composer.schema.model import (
     DependsOn,
     Healthcheck,
+    Ipam,
+    IpamPool,
     Network,
     ServiceNetwork,
     ServicePort,
@@ -152,7 +154,7 @@ def test_healthcheck(load: Load) -> None:
         retries=5,
     )
     none = _web(load, "healthcheck: {test: [NONE]}").healthcheck
-    assert none == Healthcheck(test=["NONE"], disable=True)
+    assert none == Healthcheck(test=["NONE"])  # as Docker: the engine reads NONE
     listed = _web(load, "healthcheck: {test: [CMD, 'true']}").healthcheck
     assert listed.test == ["CMD", "true"]
 
@@ -217,7 +219,13 @@ def test_networks_and_volumes_top_level(load: Load) -> None:
     }
     assert project.services["other"].networks == {"default": None}
     assert project.networks == {
-        "front": Network(name="p_front", internal=True, subnet="10.0.0.0/24", gateway="10.0.0.1"),
+        "front": Network(
+            name="p_front",
+            internal=True,
+            ipam=Ipam(config=[IpamPool(subnet="10.0.0.0/24", gateway="10.0.0.1")]),
+            subnet="10.0.0.0/24",
+            gateway="10.0.0.1",
+        ),
         "back": Network(name="custom"),
         "ext": Network(name="ext", external=True),
         "default": Network(name="p_default"),

@@ -1,0 +1,231 @@
+"""exec, run, create, restart, kill, top, port, wait, pause on real busybox containers."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.root
+
+TRAP = "trap 'exit 0' TERM; "
+LONG = f'["sh", "-c", "{TRAP}sleep 1000 & wait"]'
+
+
+def _write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "compose.yaml"
+    path.write_text(text)
+    return path
+
+
+def _ps(run, base: list[str], *extra: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    return [json.loads(line) for line in run(*base, "ps", "--format", "json", *extra).stdout.splitlines()]
+
+
+def _until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.05)
+
+
+def test_exec_flags_and_exit_codes(run, tmp_path: Path, project_name: str) -> None:
+    f = _write(tmp_path, f"""
+services:
+  web:
+    image: busybox
+    command: {LONG}
+    environment: {{FROM_FILE: yes-file}}
+    working_dir: /tmp
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        run(*base, "up", "-d")
+        res = run(*base, "exec", "-T", "web", "sh", "-c", "echo $FROM_FILE; pwd; id -u")
+        assert res.stdout == "yes-file\n/tmp\n0\n"
+        res = run(*base, "exec", "-T", "-e", "A=1", "-e", "HOME_FROM_CALLER", "-w", "/etc", "-u", "nobody",
+                  "web", "sh", "-c", "echo $A $HOME_FROM_CALLER; pwd; id -u; exit 7",
+                  check=False, env={"HOME_FROM_CALLER": "passed"})
+        assert (res.returncode, res.stdout) == (7, "1 passed\n/etc\n65534\n")
+        res = run(*base, "exec", "-T", "-u", "0:65534", "--privileged", "web", "id", "-g")
+        assert res.stdout == "65534\n"
+        res = run(*base, "exec", "-T", "web", "no-such-program", check=False)
+        assert res.returncode == 127
+        assert "no-such-program" in res.stderr and "Traceback" not in res.stderr
+        run(*base, "exec", "-d", "web", "sh", "-c", "sleep 0.2; echo later > /tmp/detached")
+        _until(lambda: run(*base, "exec", "-T", "web", "cat", "/tmp/detached", check=False).stdout == "later\n")
+        res = run(*base, "exec", "-T", "--index", "2", "web", "true", check=False)
+        assert (res.returncode, res.stderr.strip()) == (1, 'service "web" has no container number 2')
+        res = run(*base, "exec", "-T", "nosvc", "true", check=False)
+        assert res.returncode == 1 and res.stderr.strip() == "no such service: nosvc"
+        run(*base, "stop", "-t", "1")
+        res = run(*base, "exec", "-T", "web", "true", check=False)
+        assert (res.returncode, res.stderr.strip()) == (1, 'service "web" is not running')
+    finally:
+        run(*base, "down", check=False)
+
+
+def test_run_one_off_containers(run, tmp_path: Path, project_name: str) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "in.txt").write_text("from host\n")
+    f = _write(tmp_path, f"""
+services:
+  db:
+    image: busybox
+    command: {LONG}
+  app:
+    image: busybox
+    command: ["echo", "default command"]
+    environment: {{GREETING: hi}}
+    depends_on: [db]
+    restart: always
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        res = run(*base, "run", "--rm", "--no-deps", "app")
+        assert res.stdout == "default command\n"
+        assert _ps(run, base, "-a") == []  # --no-deps: db not started; --rm: nothing left
+
+        res = run(*base, "run", "--rm", "-e", "EXTRA=x", "-w", "/etc", "-u", "nobody", "-v", f"{data}:/data:ro",
+                  "app", "sh", "-c", "echo $GREETING $EXTRA; pwd; id -u; cat /data/in.txt; echo oops >&2; exit 3",
+                  check=False)
+        assert res.returncode == 3
+        assert res.stdout == "hi x\n/etc\n65534\nfrom host\n"
+        assert "oops\n" in res.stderr
+        assert f"Container {project_name}-db-1  Started" in res.stderr  # dependencies come up first
+        assert [r["Service"] for r in _ps(run, base, "-a")] == ["db"]
+
+        res = run(*base, "run", "--rm", "--entrypoint", "echo from entrypoint", "app")
+        assert res.stdout == "from entrypoint\n"
+        res = run(*base, "run", "--rm", "app", "no-such-program", check=False)
+        assert res.returncode == 127 and "Traceback" not in res.stderr
+
+        name = run(*base, "run", "-d", "app", "sh", "-c", f"{TRAP}sleep 1000 & wait").stdout.strip()
+        assert re.fullmatch(rf"{project_name}-app-run-[0-9a-f]{{12}}", name), name
+        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        assert "com.docker.compose.oneoff=True" in row["Labels"]
+        assert re.search(r"com\.docker\.compose\.slug=[0-9a-f]{64}", row["Labels"])
+        # `up` neither counts the one-off container as a replica nor warns about it
+        res = run(*base, "up", "-d")
+        assert f"{project_name}-app-1" in res.stderr and "orphan" not in res.stderr
+        assert res.returncode == 0
+        named = run(*base, "run", "-d", "--name", "custom-oneoff", "app", "sleep", "100").stdout.strip()
+        assert named == "custom-oneoff"
+        res = run(*base, "run", "-d", "--name", "custom-oneoff", "app", "true", check=False)
+        assert res.returncode != 0 and "already in use" in res.stderr
+        res = run(*base, "run", "-d", "--rm", "app", check=False)
+        assert res.returncode == 15 and res.stderr.strip() == "--rm and -d cannot be combined"
+    finally:
+        run(*base, "down", "-t", "0", check=False)
+    assert _ps(run, base, "-a") == []
+
+
+def test_run_publishes_ports_only_when_asked(run, tmp_path: Path, project_name: str) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port_a = s.getsockname()[1]
+    f = _write(tmp_path, f"""
+services:
+  web:
+    image: busybox
+    command: ["httpd", "-f", "-p", "80", "-h", "/etc"]
+    ports: ["127.0.0.1:{port_a}:80"]
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        name = run(*base, "run", "-d", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        assert row["Publishers"] == []  # the service's ports only with --service-ports
+        name = run(*base, "run", "-d", "--service-ports", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        assert [(p["URL"], p["PublishedPort"], p["TargetPort"]) for p in row["Publishers"]] == [
+            ("127.0.0.1", port_a, 80)]
+        name = run(*base, "run", "-d", "-p", "127.0.0.1::80", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        assert [p["TargetPort"] for p in row["Publishers"]] == [80]
+    finally:
+        run(*base, "down", "-t", "0", check=False)
+
+
+def test_create_restart_kill_top_port_wait(run, tmp_path: Path, project_name: str) -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        free = s.getsockname()[1]
+    f = _write(tmp_path, f"""
+services:
+  web:
+    image: busybox
+    command: {LONG}
+    ports: ["127.0.0.1:{free}:80", "127.0.0.1::53/udp"]
+  job:
+    image: busybox
+    command: ["sh", "-c", "sleep 0.3; exit 4"]
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        res = run(*base, "create")
+        assert f"Container {project_name}-web-1  Created" in res.stderr
+        assert {r["State"] for r in _ps(run, base, "-a")} == {"created"}
+        run(*base, "start", "web")
+
+        res = run(*base, "port", "web", "80")
+        assert res.stdout == f"127.0.0.1:{free}\n"
+        res = run(*base, "port", "web", "81", check=False)
+        assert (res.returncode, res.stderr.strip()) == (1, f"no port 81/tcp for container {project_name}-web-1")
+        res = run(*base, "port", "--protocol", "udp", "web", "53")
+        assert re.fullmatch(r"127\.0\.0\.1:\d+\n", res.stdout) and not res.stdout.endswith(":0\n")
+
+        top = run(*base, "top", "web").stdout.splitlines()
+        assert top[0] == f"{project_name}-web-1"
+        assert top[1].split() == ["UID", "PID", "PPID", "C", "STIME", "TTY", "TIME", "CMD"]
+        assert any(line.endswith("sleep 1000") and line.startswith("root") for line in top[2:])
+
+        before = _ps(run, base, "web")[0]
+        res = run(*base, "restart", "-t", "1", "web")
+        assert f"Container {project_name}-web-1  Restarting" in res.stderr
+        after = _ps(run, base, "web")[0]
+        assert after["State"] == "running" and after["Status"].startswith("Up")
+        assert before["ID"] == after["ID"]
+
+        run(*base, "kill", "-s", "TERM", "web")  # the trap exits 0
+        _until(lambda: _ps(run, base, "-a", "web")[0]["State"] == "exited")
+        assert _ps(run, base, "-a", "web")[0]["ExitCode"] == 0
+        run(*base, "start", "web")
+        run(*base, "kill", "web")
+        _until(lambda: _ps(run, base, "-a", "web")[0]["State"] == "exited")
+        assert _ps(run, base, "-a", "web")[0]["ExitCode"] == 137
+        res = run(*base, "kill", "-s", "NOSUCHSIG", "web", check=False)
+        assert res.returncode == 15 and "Traceback" not in res.stderr
+
+        run(*base, "up", "-d", "job")
+        started = time.monotonic()
+        res = run(*base, "wait", "job", check=False)
+        assert res.returncode == 4 and time.monotonic() - started < 5
+    finally:
+        run(*base, "down", "-t", "0", check=False)
+
+
+def test_pause_unpause(run, tmp_path: Path, project_name: str) -> None:
+    from composer.runtime import api
+
+    f = _write(tmp_path, f"services:\n  web:\n    image: busybox\n    command: {LONG}\n")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        run(*base, "up", "-d")
+        res = run(*base, "pause", check=False)
+        if not hasattr(api, "pause_container"):
+            assert (res.returncode, res.stderr.strip()) == (1, "pause is not supported by this runtime yet")
+            return
+        assert res.returncode == 0, res.stderr
+        run(*base, "unpause")
+        assert run(*base, "exec", "-T", "web", "echo", "alive").stdout == "alive\n"
+    finally:
+        run(*base, "down", "-t", "0", check=False)
