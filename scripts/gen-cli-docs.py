@@ -54,13 +54,14 @@ Hand-written; `scripts/gen-cli-docs.py` keeps this section as it is.
   no daemon event bus): `create`, `start`, `die` (with `exitCode`),
   `destroy`, `health_status: …`, `pause`, `unpause`. Attributes are `image`,
   `name` (and `exitCode`), not every label.
-- **`stats`** reads /proc (the container's processes, its network namespace's
-  counters) until the runtime reports cgroup figures: MEM LIMIT is the host's
-  memory; BLOCK I/O counts bytes the processes read and wrote.
-- **`top`** lists the processes of the container's pid namespace, read from
-  /proc, in `ps -ef` columns; `C` is the average CPU use since the process started.
-- **`pause` / `unpause`** fail with "pause is not supported by this runtime yet"
-  until the runtime can freeze a container.
+- **`stats`** takes CPU, memory and pids from the container's cgroup (from /proc
+  over its processes when the runtime has no cgroup for it), network bytes from
+  its namespace's counters and BLOCK I/O from the bytes its processes read and
+  wrote; MEM LIMIT is the host's memory unless the service sets a limit.
+- **`top`** shows the `ps -ef` columns for the container's processes; `C` is the
+  average CPU use since the process started.
+- **`pause` / `unpause`** freeze and thaw the container's cgroup; with a runtime
+  that cannot (no cgroup for the container) they fail with a one-line error.
 - **`wait`** exits with the exit code of the first of the services' containers to
   stop (a container that has already stopped counts at once), printing nothing.
 - **`ls`** finds projects from the containers composer keeps under its state root
@@ -120,7 +121,7 @@ def _section(cmd: Any, path: list[str], level: int) -> list[str]:
         lines += [cmd.help.strip().split("\n\n")[0], ""]
     ctx = Context(cmd, info_name=name)
     usage = cmd.get_usage(ctx).replace("Usage: ", "").strip()
-    usage = re.sub(r"\{(\w+)\}", lambda m: m.group(1).upper(), " ".join(usage.split()))
+    usage = re.sub(r"\{([^{}\s]+)\}", lambda m: m.group(1).upper(), " ".join(usage.split()))
     usage = re.sub(r"\[(\w+)\]\.\.\.", lambda m: f"[{m.group(1).upper()}...]", usage)
     lines += ["```", usage, "```", ""]
     args = [p for p in cmd.params if isinstance(p, core.TyperArgument)]

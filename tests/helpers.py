@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -96,6 +97,14 @@ def cleanup_root(root: Path) -> None:
         with contextlib.suppress(Exception):
             bridge = json.loads(net_file.read_text())["bridge"]
             subprocess.run(["ip", "link", "del", bridge], capture_output=True, check=False)
+    # nftables tables of this root's networks (composer_<root tag>_<net id12>)
+    tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
+    if shutil.which("nft"):
+        out = subprocess.run(["nft", "list", "tables", "ip"], capture_output=True, text=True, check=False).stdout
+        for line in out.splitlines():
+            name = line.split()[-1] if line.startswith("table ip ") else ""
+            if name.startswith(f"composer_{tag}_"):
+                subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True, check=False)
     shutil.rmtree(root, ignore_errors=True)
 
 

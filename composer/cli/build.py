@@ -119,13 +119,13 @@ def pull(
 
 
 def pull_image(store: Any, ref: str) -> Any:
-    from composer.image import registry
+    from composer.image import distribution as registry
 
     return registry.pull(store, ref, docker_config=docker_config_path(), insecure=insecure_registries())
 
 
 def push_image(store: Any, ref: str) -> Any:
-    from composer.image import registry
+    from composer.image import distribution as registry
 
     return registry.push(store, ref, docker_config=docker_config_path(), insecure=insecure_registries())
 
@@ -224,7 +224,7 @@ def login(
 ) -> None:
     """Log in to a registry (credentials are kept in ~/.docker/config.json)."""
     from composer.errors import ConfigError
-    from composer.image import registry
+    from composer.image import distribution as registry
 
     if password_stdin:
         if password:
@@ -243,10 +243,10 @@ def login(
 
 def logout(server: Annotated[Optional[str], typer.Argument(metavar="[SERVER]")] = None) -> None:  # noqa: UP045
     """Log out from a registry."""
-    from composer.image import registry
+    from composer.image import distribution as registry
 
-    host = registry.logout(server, docker_config=docker_config_path())
-    typer.echo(f"Removing login credentials for {host}")
+    host, removed = registry.logout(server, docker_config=docker_config_path())
+    typer.echo(f"Removing login credentials for {host}" if removed else f"Not logged in to {host}")
 
 
 def register(app: typer.Typer) -> None:

@@ -1,9 +1,112 @@
-"""Commands: composer config (the Compose Specification issue)."""
+"""``composer config``: parse, resolve and render the compose model (Docker's format).
+
+Thin body: build ProjectOptions from the global options and this command's
+flags, load the project, print ``composer.schema.render``'s text or one of
+the listings (``--services``, ``--volumes``...).
+"""
 
 from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 
 
+def config(
+    ctx: typer.Context,
+    services: Annotated[Optional[list[str]], typer.Argument(help="Services to render")] = None,  # noqa: UP045
+    format_: Annotated[str, typer.Option("--format", help="Format the output. Values: [yaml | json]")] = "yaml",
+    list_services: Annotated[bool, typer.Option("--services", help="Print the service names, one per line.")] = False,
+    list_volumes: Annotated[bool, typer.Option("--volumes", help="Print the volume names, one per line.")] = False,
+    list_networks: Annotated[bool, typer.Option("--networks", help="Print the network names, one per line.")] = False,
+    list_images: Annotated[bool, typer.Option("--images", help="Print the image names, one per line.")] = False,
+    list_profiles: Annotated[bool, typer.Option("--profiles", help="Print the profile names, one per line.")] = False,
+    hash_: Annotated[Optional[str], typer.Option("--hash", help='Print the service config hash, one per line ("*" for all).')] = None,  # noqa: UP045
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only validate the configuration, don't print anything.")] = False,
+    no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Don't interpolate environment variables.")] = False,
+    no_normalize: Annotated[bool, typer.Option("--no-normalize", help="Don't normalize compose model.")] = False,
+    no_path_resolution: Annotated[bool, typer.Option("--no-path-resolution", help="Don't resolve file paths.")] = False,
+    env_file: Annotated[Optional[list[Path]], typer.Option("--env-file", help="Specify an alternate environment file")] = None,  # noqa: UP045
+    output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Save to file (default to stdout)")] = None,  # noqa: UP045
+) -> None:
+    """Parse, resolve and render compose file in canonical format."""
+    from composer.errors import ConfigError
+    from composer.schema import load_project
+    from composer.schema.render import render
+
+    if format_ not in ("yaml", "json"):
+        raise ConfigError(f'unsupported format "{format_}": use yaml or json')
+    base = ctx.obj["options"].options()
+    options = dataclasses.replace(
+        base,
+        interpolate=not no_interpolate,
+        resolve_paths=not no_path_resolution,
+        env_files=tuple(env_file or ()) or base.env_files,
+        services=tuple(services or ()),
+    )
+    project = load_project(options)
+    if services:
+        project = _select(project, services)
+    for warning in project.warnings:
+        typer.echo(f"WARN[0000] {warning}", err=True)
+    if quiet:
+        return
+    text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_)
+    if text is None:
+        text = render(project, format_, prune=not no_normalize)
+        if format_ == "json":
+            pass
+    if output is not None:
+        output.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
+def _select(project, names):  # type: ignore[no-untyped-def]
+    from composer.errors import ServiceNotFoundError
+
+    wanted: list[str] = []
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name in wanted:
+            continue
+        if name not in project.services:
+            raise ServiceNotFoundError(f"no such service: {name}")
+        wanted.append(name)
+        todo.extend(project.services[name].depends_on)
+    return project.model_copy(
+        update={"services": {n: s for n, s in project.services.items() if n in wanted}}
+    )
+
+
+def _listing(project, services, volumes, networks, images, profiles, hash_):  # type: ignore[no-untyped-def]
+    from composer.schema.render import used_resources
+
+    lines: list[str] | None = None
+    if services:
+        lines = list(project.services)
+    elif volumes:
+        lines = sorted(used_resources(project)["volumes"] & set(project.volumes))
+    elif networks:
+        lines = sorted(used_resources(project)["networks"] & set(project.networks))
+    elif images:
+        lines = [s.image or f"{project.name}-{n}" for n, s in sorted(project.services.items())]
+    elif profiles:
+        found = {p for s in (*project.services.values(), *project.disabled.values()) for p in s.profiles}
+        lines = sorted(found)
+    elif hash_ is not None:
+        from composer.schema.hash import service_config_hash
+
+        names = sorted(project.services) if hash_ == "*" else [n.strip() for n in hash_.split(",")]
+        lines = [f"{n} {service_config_hash(project.services[n])}" for n in names if n in project.services]
+    if lines is None:
+        return None
+    return "".join(f"{line}\n" for line in lines)
+
+
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the main app (none yet)."""
+    """Add ``config`` to the main app."""
+    app.command("config")(config)

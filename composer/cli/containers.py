@@ -167,13 +167,20 @@ def _remove_oneoff(paths: Any, rec: dict[str, Any]) -> None:
 def create(
     ctx: typer.Context,
     services: Annotated[Optional[list[str]], typer.Argument(help="Services to create")] = None,  # noqa: UP045
+    build: Annotated[bool, typer.Option("--build", help="Build images before starting containers")] = False,
+    no_build: Annotated[bool, typer.Option("--no-build", help="Don't build an image, even if it's policy")] = False,
     force_recreate: Annotated[bool, typer.Option("--force-recreate", help="Recreate containers even if their configuration and image haven't changed")] = False,
     no_recreate: Annotated[bool, typer.Option("--no-recreate", help="If containers already exist, don't recreate them")] = False,
+    pull: Annotated[Optional[str], typer.Option("--pull", help='Pull image before running ("always"|"missing"|"never")')] = None,  # noqa: UP045
     remove_orphans: Annotated[bool, typer.Option("--remove-orphans", help="Remove containers for services not defined in the Compose file")] = False,
+    scale: Annotated[Optional[list[str]], typer.Option("--scale", help="Scale SERVICE to NUM instances")] = None,  # noqa: UP045
 ) -> None:
     """Creates containers for a service."""
+    import dataclasses
+
     import anyio
 
+    from composer.cli.up import _parse_scale
     from composer.engine import up as engine
     from composer.errors import ConfigError, ServiceNotFoundError
     from composer.image.store import ImageStore
@@ -185,8 +192,15 @@ def create(
     for s in services or []:
         if s not in proj.services:
             raise ServiceNotFoundError(f"no such service: {s}")
-    opts = engine.UpOptions(services=services or [], force_recreate=force_recreate, no_recreate=no_recreate,
-                            remove_orphans=remove_orphans, no_start=True, runtime=g.runtime)
+    image_options: dict[str, Any] = {k: v for k, v in (("build", build), ("no_build", no_build), ("pull", pull)) if v}
+    wanted: dict[str, Any] = {
+        "services": services or [], "force_recreate": force_recreate, "no_recreate": no_recreate,
+        "remove_orphans": remove_orphans, "no_start": True, "scale": _parse_scale(scale or []),
+        "runtime": g.runtime, "image_options": image_options,
+        "explicit_name": bool(g.project_name or os.environ.get("COMPOSE_PROJECT_NAME")),
+    }
+    known = {f.name for f in dataclasses.fields(engine.UpOptions)}
+    opts = engine.UpOptions(**{k: v for k, v in wanted.items() if k in known})
     anyio.run(engine.up, g.paths, proj, ImageStore(g.paths.state_root), opts, reporter)
 
 

@@ -202,7 +202,7 @@ def pull(
 ) -> None:
     """Download an image from a registry."""
     from composer.cli.build import docker_config_path, insecure_registries
-    from composer.image import registry
+    from composer.image import distribution as registry
 
     progress = None if quiet else (lambda line: typer.echo(line))
     image_obj = registry.pull(_store(ctx), image, docker_config=docker_config_path(),
@@ -222,7 +222,7 @@ def push(
 ) -> None:
     """Upload an image to a registry."""
     from composer.cli.build import docker_config_path, insecure_registries
-    from composer.image import registry
+    from composer.image import distribution as registry
 
     progress = None if quiet else (lambda line: typer.echo(line))
     digest = registry.push(_store(ctx), image, docker_config=docker_config_path(),

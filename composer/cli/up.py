@@ -97,6 +97,7 @@ def up(
         renew_anon_volumes=renew_anon_volumes, no_start=no_start, scale=_parse_scale(scale or []),
         timeout=timeout, runtime=g.runtime, parallel=g.parallel, image_options=image_options,
         explicit_name=bool(g.project_name or os.environ.get("COMPOSE_PROJECT_NAME")),
+        outbound=os.environ.get("COMPOSER_OUTBOUND", "") in ("1", "true", "yes"),
     )
     store = ImageStore(paths.state_root)
     if detach or wait or no_start:

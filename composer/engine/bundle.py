@@ -62,7 +62,7 @@ def container_spec(
     cwd: str,
     user: UserSpec,
     hostname: str,
-    netns_path: Path,
+    netns_path: Path | None,
     mounts: Sequence[dict[str, Any]],
     annotations: dict[str, str],
 ) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def container_spec(
     """
     from composer.runtime.config import default_spec
 
-    spec = default_spec(list(args), list(env), cwd, hostname, str(netns_path))
+    spec = default_spec(list(args), list(env), cwd, hostname, str(netns_path) if netns_path else None)
     gids = list(user.additional_gids)
     for extra in _group_add(service, image):
         if extra not in gids:
@@ -82,6 +82,8 @@ def container_spec(
     spec["root"] = {"path": "rootfs", "readonly": bool(service.read_only)}
     spec["mounts"] = list(spec.get("mounts", [])) + list(mounts)
     spec["annotations"] = dict(annotations)
+    if netns_path is None:  # network_mode: host
+        spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"] if ns.get("type") != "network"]
     _security(spec, service)
     _shm_size(spec, service)
     _namespaces(spec, service)

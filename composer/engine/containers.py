@@ -14,16 +14,15 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import hashlib
-import ipaddress
 import os
 import shutil
 import signal
 from pathlib import Path
 from typing import Any
 
-from composer.engine import networks, state
+from composer.engine import state
 from composer.engine.state import Paths
-from composer.errors import ContainerStartError, RuntimeFailure
+from composer.errors import RuntimeFailure
 
 COMPOSE_VERSION = "2.40.3"  # the Docker Compose version whose labels we mirror
 
@@ -78,13 +77,10 @@ def mount_rootfs(paths: Paths, record: dict[str, Any]) -> Path:
 
 def release(paths: Paths, record: dict[str, Any]) -> None:
     """Undo what start set up: veths, the network namespace, the rootfs mount."""
+    from composer.engine import attach
     from composer.runtime import syscalls
-    from composer.runtime.net import links, netns
 
-    for net in record.get("networks", {}):
-        with contextlib.suppress(Exception):
-            links.disconnect(veth_name(record["id"], net))
-    netns.delete_netns(paths.netns_path(record["id"]))
+    attach.disconnect(paths, record)
     rootfs = paths.container_dir(record["id"]) / "rootfs"
     if _is_mount(rootfs):
         with contextlib.suppress(RuntimeFailure):
@@ -104,9 +100,8 @@ def is_running(paths: Paths, container_id: str) -> bool:
 
 def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
     """Mount, wire and run the container; returns the updated record."""
-    from composer.engine import restarts
+    from composer.engine import attach, restarts
     from composer.runtime import api
-    from composer.runtime.net import links, netns
 
     cid = record["id"]
     cdir = paths.container_dir(cid)
@@ -119,23 +114,11 @@ def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
     release(paths, record)
     try:
         mount_rootfs(paths, record)
-        ns_path = paths.netns_path(cid)
-        netns.create_netns(ns_path)
-        for net_name, att in record.get("networks", {}).items():
-            net = networks.get_network(paths, net_name)
-            if net is None:
-                raise ContainerStartError(f"network {net_name} not found")
-            prefix = ipaddress.IPv4Network(net["subnet"]).prefixlen
-            links.connect(
-                ns_path,
-                net["bridge"],
-                veth_name(cid, net_name),
-                ipaddress.IPv4Interface(f"{att['ip']}/{prefix}"),
-                ipaddress.IPv4Address(net["gateway"]),
-            )
+        ns_path = attach.connect(paths, record)  # None: the container joins another's netns
         api.start_container(
             cid, cdir, paths.runtime, cdir / f"{cid}-json.log",
-            cleanup_mounts=(cdir / "rootfs", ns_path), backend=record.get("runtime", "builtin"),
+            cleanup_mounts=tuple(p for p in (cdir / "rootfs", ns_path) if p is not None),
+            backend=record.get("runtime", "builtin"),
         )
     except BaseException:
         release(paths, record)

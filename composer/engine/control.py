@@ -156,11 +156,36 @@ def _boot_time() -> float:
     return 0.0
 
 
+def _from_runtime(rows: list[dict[str, Any]]) -> list[Proc]:
+    import datetime as dt
+
+    boot, now = _boot_time(), time.time()
+    out = []
+    for r in rows:
+        secs = int(r.get("time", 0))
+        started = boot + float(r.get("stime", 0))
+        out.append(Proc(
+            str(r.get("user") or r.get("uid", "")), int(r["pid"]), int(r.get("ppid", 0)),
+            int(100 * float(r.get("time", 0)) / max(now - started, 1e-3)),
+            dt.datetime.fromtimestamp(started).strftime("%H:%M"), "?",
+            f"{secs // 3600:02d}:{secs // 60 % 60:02d}:{secs % 60:02d}", str(r.get("cmd", "")),
+        ))
+    return out
+
+
 def processes(paths: Paths, rec: dict[str, Any]) -> list[Proc]:
-    """The container's processes: those in its init's pid namespace, seen from the host."""
+    """The container's processes (the runtime's list, else its init's pid namespace from /proc)."""
+    from composer.runtime import api
+
     st = containers.runtime_state(paths, rec["id"])
     if st is None or st.status != "running" or not st.pid:
         return []
+    listing = getattr(api, "container_processes", None)
+    if listing is not None:
+        try:
+            return _from_runtime(listing(rec["id"], paths.runtime))
+        except RuntimeFailure:
+            return []
     ns = _ns(st.pid, "pid")
     if ns is None:
         return []

@@ -145,6 +145,7 @@ def create(
             "config": config or {},
             "depends_on": {k: v.condition for k, v in service.depends_on.items()},
             "runtime": getattr(service, "runtime", None) or runtime or "builtin",
+            "network_mode": attach.network_mode(service),
         }
         state.save_container(paths, record)
 
@@ -152,7 +153,7 @@ def create(
     spec = bundle.container_spec(
         service=service, image=image,
         args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
-        hostname=hostname, netns_path=paths.netns_path(cid), mounts=mounts,
+        hostname=hostname, netns_path=attach.netns_path(paths, project, service, cid), mounts=mounts,
         annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name},
     )
     state.write_json(cdir / "config.json", spec)

@@ -197,8 +197,6 @@ def build_services(
 
 def pull_image(store: ImageStore, ref: str, docker_config: Path | None = None) -> Image:
     """Pull ``ref`` from its registry into the store."""
-    try:
-        from composer.image.registry import pull
-    except ImportError:  # pragma: no cover - the registry client is optional until it lands
-        raise ImageNotFoundError(f"No such image: {ref} (pulling is not available)") from None
+    from composer.image.distribution import pull
+
     return pull(store, ref, docker_config=docker_config)

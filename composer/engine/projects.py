@@ -40,7 +40,7 @@ def project_rows(paths: Paths, *, all_: bool = False, name_filter: str | None = 
     rows = []
     for project in sorted(states):
         counts = states[project]
-        if not all_ and not counts.get("running"):
+        if not all_ and not (counts.get("running") or counts.get("paused")):
             continue
         if name_filter and name_filter not in project:
             continue

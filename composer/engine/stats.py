@@ -1,16 +1,18 @@
 """``stats``: resource use of a project's running containers, as ``docker stats`` shows it.
 
-Until the runtime reports cgroup statistics, the figures come from /proc,
-over the container's processes (those in its init's pid namespace): CPU
-time (sampled twice, ``interval`` apart, against the host's CPU time, times
-the number of CPUs, as Docker computes CPU %), resident memory against the
-host's memory, network bytes of the container's own namespace
-(``/proc/<init>/net/dev``, loopback excluded) and bytes read and written
-(``/proc/<pid>/io``).
+CPU time, memory (usage and limit) and the number of pids come from the
+runtime's cgroup figures (``api.container_stats``) when it has them, else
+from /proc over the container's processes (those in its init's pid
+namespace). CPU time is sampled twice, ``interval`` apart, against the
+host's CPU time, times the number of CPUs, as Docker computes CPU %.
+Network bytes are those of the container's own namespace
+(``/proc/<init>/net/dev``, loopback excluded); block I/O the bytes its
+processes read and wrote (``/proc/<pid>/io``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from collections.abc import Sequence
@@ -19,6 +21,7 @@ from typing import Any
 
 from composer.engine import containers
 from composer.engine.state import Paths
+from composer.errors import ComposerError
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ def _pids(init: int) -> list[int]:
     return out
 
 
-def _sample(init: int) -> Sample:
+def _sample(init: int, cgroup: dict[str, int] | None = None) -> Sample:
+    """/proc figures; CPU (in ticks), memory and pids from the runtime's cgroup stats when given."""
     ticks = rss = rd = wr = 0
     pids = _pids(init)
     page = os.sysconf("SC_PAGE_SIZE")
@@ -96,6 +100,10 @@ def _sample(init: int) -> Sample:
         if name.strip() != "lo":
             cols = rest.split()
             rx, tx = rx + int(cols[0]), tx + int(cols[8])
+    if cgroup:
+        tick = os.sysconf("SC_CLK_TCK")
+        return Sample(cgroup.get("cpu_ns", 0) * tick // 1_000_000_000, cgroup.get("memory_bytes", rss),
+                      rx, tx, rd, wr, cgroup.get("pids", len(pids)) or len(pids))
     return Sample(ticks, rss, rx, tx, rd, wr, len(pids))
 
 
@@ -118,15 +126,27 @@ def collect(paths: Paths, recs: Sequence[dict[str, Any]], interval: float = 0.5)
         st = containers.runtime_state(paths, rec["id"])
         if st is not None and st.status == "running" and st.pid:
             running.append((rec, st.pid))
+    from composer.runtime import api
+
+    runtime_stats = getattr(api, "container_stats", None)
+
+    def cgroup(cid: str) -> dict[str, int] | None:
+        if runtime_stats is None:
+            return None
+        with contextlib.suppress(ComposerError):
+            return runtime_stats(cid, paths.runtime)  # type: ignore[no-any-return]
+        return None
+
     host0 = _host_ticks()
-    first = {rec["id"]: _sample(pid) for rec, pid in running}
+    first = {rec["id"]: _sample(pid, cgroup(rec["id"])) for rec, pid in running}
     time.sleep(interval if running else 0)
     host1 = _host_ticks()
     ncpu = os.cpu_count() or 1
-    limit = _mem_total()
     out = []
     for rec, pid in running:
-        now = _sample(pid)
+        figures = cgroup(rec["id"])
+        limit = (figures or {}).get("memory_limit") or _mem_total()
+        now = _sample(pid, figures)
         host_delta = max(host1 - host0, 1)
         cpu = 100.0 * ncpu * max(now.cpu_ticks - first[rec["id"]].cpu_ticks, 0) / host_delta
         out.append(Stats(rec["id"], rec["name"], cpu, now.rss, limit, now.net_rx, now.net_tx,

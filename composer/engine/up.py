@@ -48,6 +48,7 @@ class UpOptions:
     runtime: str | None = None  # the OCI runtime backend (--runtime); a service's runtime: wins
     image_options: Mapping[str, Any] = field(default_factory=dict)  # build/pull flags for engine.images
     explicit_name: bool = False  # the name came from -p / COMPOSE_PROJECT_NAME
+    outbound: bool = False  # masquerade container traffic out through the host (COMPOSER_OUTBOUND=1)
 
 
 def service_config(service: Service) -> dict[str, Any]:
@@ -63,22 +64,14 @@ def replicas_of(service: Service) -> int:
     return int(replicas) if replicas is not None else 1
 
 
-def _ensure_networks(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
-    keys = sorted({k for n in names for k in project.services[n].networks})
+def _ensure_networks(paths: Paths, project: Project, names: Sequence[str], report: Reporter,
+                     outbound: bool = False) -> None:
+    keys = sorted({k for n in names if not getattr(project.services[n], "network_mode", None)
+                   for k in project.services[n].networks})
     for key in keys:
-        decl = project.networks[key]
-        if decl.external:
-            if networks.get_network(paths, decl.name) is None:
-                raise ConfigError(f"network {decl.name} declared as external, but could not be found")
-            continue
-        labels = {
-            "com.docker.compose.network": key,
-            "com.docker.compose.project": project.name,
-            "com.docker.compose.version": containers.COMPOSE_VERSION,
-        }
-        _, created = networks.ensure_network(paths, decl.name, labels, internal=decl.internal)
+        rec, created = networks.ensure_project_network(paths, project, key, outbound=outbound)
         if created:
-            report("Network", decl.name, "Created")
+            report("Network", rec["name"], "Created")
 
 
 def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
@@ -94,8 +87,9 @@ def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report
             report("Volume", f'"{decl.name}"', "Created")
 
 
-def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
-    _ensure_networks(paths, project, names, report)
+def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter,
+             outbound: bool = False) -> None:
+    _ensure_networks(paths, project, names, report, outbound)
     _ensure_volumes(paths, project, names, report)
     monitor_client.ensure_monitor(paths, project.name)
 
@@ -158,7 +152,7 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
     images = engine_images.ensure_images(project, names, store, report, **dict(opts.image_options))
     with state.project_lock(paths, project.name):
         claim_project(paths, project, opts.explicit_name)
-        await anyio.to_thread.run_sync(_prepare, paths, project, names, report)
+        await anyio.to_thread.run_sync(_prepare, paths, project, names, report, opts.outbound)
         the_plan = make_plan(paths, project, names, images, opts)
         _report_orphans(paths, project, the_plan, opts, report)
         limiter = anyio.CapacityLimiter(max(1, opts.parallel))
@@ -168,11 +162,13 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         async def converge(name: str) -> None:
             svc = project.services[name]
             if not opts.no_start:
-                for dep, cond in svc.depends_on.items():
+                for dep in graph.implied_dependencies(svc):
                     if dep not in started:
                         continue
                     await started[dep].wait()
-                    await waits.wait_condition(paths, project.name, dep, cond.condition, report)
+                    cond = svc.depends_on.get(dep)
+                    if cond is not None:
+                        await waits.wait_condition(paths, project.name, dep, cond.condition, report)
             results[name] = await anyio.to_thread.run_sync(
                 _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
                 limiter=limiter,
@@ -265,9 +261,6 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
 
 
 def _check_ports(rec: dict[str, Any]) -> None:
-    from composer.runtime.net import ports as netports
+    from composer.engine import publish
 
-    for port in rec.get("ports", []):
-        if port.get("published"):
-            netports.check_port_free(port.get("host_ip") or "0.0.0.0", int(port["published"]),
-                                     port.get("protocol", "tcp"))
+    publish.check_ports(rec)

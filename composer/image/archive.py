@@ -212,8 +212,15 @@ def _load_docker(store: ImageStore, archive: _Archive) -> list[str]:
         layer_names = list(entry.get("Layers") or [])
         refs = [t for t in entry.get("RepoTags") or [] if t]
         image = _commit(store, archive, config_bytes, [(n, None) for n in layer_names], refs)
-        lines += [f"Loaded image: {r}" for r in refs] or [f"Loaded image ID: {image.id}"]
+        lines += [f"Loaded image: {_familiar(r)}" for r in refs] or [f"Loaded image ID: {image.id}"]
     return lines
+
+
+def _familiar(ref: str) -> str:
+    try:
+        return parse_reference(ref).familiar()
+    except ImageError:
+        return ref
 
 
 def _load_oci(store: ImageStore, archive: _Archive) -> list[str]:

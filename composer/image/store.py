@@ -251,6 +251,15 @@ class ImageStore:
             self._write_entries(entries)
         return self._image(digest)
 
+    def add_digest_ref(self, image: Image, reference: Reference) -> None:
+        """Let ``name@digest`` (a pulled-by-digest reference) find ``image``."""
+        with self.layout.lock():
+            entries = [e for e in self._entries() if e.ref != reference.canonical()]
+            desc = self._descriptor(image.digest, None)
+            desc["annotations"] = {oci.REF_NAME: reference.canonical()}
+            entries.append(_Entry(desc))
+            self._write_entries(entries)
+
     def snapshot_paths(self, layers: Sequence[dict[str, Any]], diff_ids: Sequence[str]) -> _Paths:
         """The snapshot fs directories of ``layers`` (bottom first), unpacked again if missing."""
         return [self._ensure_snapshot(d, layer) for d, layer in zip(diff_ids, layers, strict=True)]
@@ -430,7 +439,7 @@ class ImageStore:
         else:
             shown = ref.familiar()
             for entry in entries:
-                if ref.digest is None and entry.ref == ref.canonical():
+                if entry.ref == ref.canonical():
                     return entry.digest, entry.ref
                 if ref.digest is not None and entry.digest == ref.digest and entry.ref and \
                         parse_reference(entry.ref).name == ref.name:

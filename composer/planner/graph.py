@@ -8,6 +8,7 @@ are satisfied, the lexicographically smallest comes first.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import networkx as nx
 
@@ -16,17 +17,38 @@ from composer.schema.cycles import find_cycle as _find_cycle
 from composer.schema.model import Project
 
 
+def implied_dependencies(service: Any) -> list[str]:
+    """Services this one needs started first, as compose-go derives them.
+
+    ``depends_on``, ``links`` (``svc`` or ``svc:alias``), ``network_mode:
+    service:X``, ``volumes_from: X`` (not ``container:X``), ``pid``/``ipc:
+    service:X``.
+    """
+    deps = list(service.depends_on)
+    for link in getattr(service, "links", None) or []:
+        deps.append(str(link).split(":", 1)[0])
+    for attr in ("network_mode", "pid", "ipc"):
+        value = getattr(service, attr, None)
+        if isinstance(value, str) and value.startswith("service:"):
+            deps.append(value.split(":", 1)[1])
+    for source in getattr(service, "volumes_from", None) or []:
+        text = str(source)
+        if not text.startswith("container:"):
+            deps.append(text.split(":", 1)[0])
+    return list(dict.fromkeys(deps))
+
+
 def dependency_graph(project: Project) -> nx.DiGraph:
     graph = nx.DiGraph()
     graph.add_nodes_from(project.services)
     for name, service in project.services.items():
-        graph.add_edges_from((name, dep) for dep in service.depends_on if dep in project.services)
+        graph.add_edges_from((name, dep) for dep in implied_dependencies(service) if dep in project.services)
     return graph
 
 
 def find_cycle(project: Project) -> list[str] | None:
     """A cycle starting at its smallest service (``[a, b]`` for a -> b -> a), or None."""
-    return _find_cycle({name: list(s.depends_on) for name, s in project.services.items()})
+    return _find_cycle({name: implied_dependencies(s) for name, s in project.services.items()})
 
 
 def select_services(project: Project, names: Sequence[str], with_deps: bool = True) -> list[str]:

@@ -7,6 +7,16 @@
     delete_container(id, run_root)                forget a stopped container
     exec_container(id, run_root, argv, ...)       -> ExecResult   (see ``execute``)
     exec_interactive(id, run_root, argv, ...)     -> exit code, caller's stdio
+    pause_container(id, run_root)                 freeze every process (cgroup freezer)
+    resume_container(id, run_root)                thaw them
+    container_stats(id, run_root)                 -> {cpu_ns, memory_bytes, memory_limit, pids}
+    container_processes(id, run_root)             -> [{pid, ppid, uid, user, stime, time, cmd}] (``top``)
+
+``start_container(..., backend=)`` picks the OCI runtime: ``builtin`` (this
+package), ``crun`` or ``runc`` (see ``backends``); every other function works
+the same whatever the backend, from state.json, /proc and the cgroups.
+``RuntimeState.oom_killed`` says the kernel's OOM killer struck in the
+container (Docker's ``OOMKilled``); ``paused`` that it is frozen.
 
 and the OCI command-line verbs on top of them: ``create``, ``start``,
 ``state``, ``kill``, ``delete``.
@@ -47,7 +57,11 @@ from composer.runtime.state import (
 
 __all__ = [
     "RuntimeState",
+    "container_processes",
     "container_state",
+    "container_stats",
+    "pause_container",
+    "resume_container",
     "create",
     "delete",
     "delete_container",
@@ -109,6 +123,63 @@ def start_container(
     return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False, backend=backend)
 
 
+def pause_container(container_id: str, run_root: Path) -> None:
+    """Freeze every process of the running container (``docker pause``)."""
+    _running_cgroup(container_id, run_root, "pause").freeze()
+
+
+def resume_container(container_id: str, run_root: Path) -> None:
+    """Thaw a paused container (``docker unpause``)."""
+    _running_cgroup(container_id, run_root, "unpause").thaw()
+
+
+def container_stats(container_id: str, run_root: Path) -> dict[str, int]:
+    """Usage from the container's cgroups: ``cpu_ns`` (total CPU time), ``memory_bytes``
+    (usage less inactive page cache, as ``docker stats``), ``memory_limit`` (the
+    host's memory when unlimited) and ``pids``. All zero once it has stopped."""
+    current = container_state(container_id, run_root)
+    record = _record(container_id, run_root)
+    if current is None or current.status != "running" or not record.cgroup:
+        return {"cpu_ns": 0, "memory_bytes": 0, "memory_limit": 0, "pids": 0}
+    from composer.runtime.cgroups import Cgroup
+
+    return Cgroup(record.cgroup).stats()
+
+
+def container_processes(container_id: str, run_root: Path) -> list[dict[str, Any]]:
+    """The container's processes as ``docker top`` lists them (host pids), init first.
+
+    Each: ``pid``, ``ppid``, ``uid``, ``user`` (the host's name for the uid),
+    ``stime`` (start, seconds since boot), ``time`` (CPU seconds), ``cmd``.
+    """
+    record = _record(container_id, run_root)
+    current = container_state(container_id, run_root)
+    if current is None or current.status != "running":
+        raise RuntimeFailure(f"container {container_id} is not running")
+    from composer.runtime.procinfo import processes
+
+    pids: list[int] = []
+    if record.cgroup:
+        from composer.runtime.cgroups import Cgroup
+
+        pids = Cgroup(record.cgroup).pids()
+    if not pids:
+        pids = [record.pid]
+    return processes(pids, first=record.pid)
+
+
+def _running_cgroup(container_id: str, run_root: Path, verb: str) -> Any:
+    from composer.runtime.cgroups import Cgroup
+
+    record = _record(container_id, run_root)
+    current = container_state(container_id, run_root)
+    if current is None or current.status != "running":
+        raise RuntimeFailure(f"cannot {verb} container {container_id}: it is not running")
+    if not record.cgroup:
+        raise RuntimeFailure(f"cannot {verb} container {container_id}: it has no cgroup")
+    return Cgroup(record.cgroup)
+
+
 def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
     """The container's state, or None if the runtime does not know it.
 
@@ -120,8 +191,11 @@ def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
     record = read_record(directory)
     if record is None:
         return None
-    if record.status == "stopped" or is_alive(record.pid, record.pid_start):
+    if record.status == "stopped":
         return record.public()
+    if is_alive(record.pid, record.pid_start):
+        public = record.public()
+        return replace(public, paused=True) if record.status == "running" and _frozen(record) else public
     shim_alive = is_alive(record.shim_pid, record.shim_start)
     if shim_alive and record.pid == 0:
         return record.public()  # still being set up
@@ -359,6 +433,14 @@ def _read_report(fd: int, timeout: float) -> str | None:
             return None
         data += chunk
     return data.split(b"\n", 1)[0].decode(errors="replace")
+
+
+def _frozen(record: Record) -> bool:
+    if not record.cgroup:
+        return False
+    from composer.runtime.cgroups import Cgroup
+
+    return Cgroup(record.cgroup).is_frozen()
 
 
 def _record(container_id: str, run_root: Path) -> Record:

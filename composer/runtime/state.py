@@ -36,6 +36,7 @@ class RuntimeState:
     error: str | None = None
     oom_killed: bool = False
     backend: str = "builtin"
+    paused: bool = False  # running, but frozen by pause (runc reports status "paused")
 
     def to_oci(self) -> dict[str, Any]:
         """The ``runc state`` document (OCI runtime spec, "State")."""
@@ -48,7 +49,7 @@ class RuntimeState:
         return {
             "ociVersion": OCI_VERSION,
             "id": self.id,
-            "status": self.status,
+            "status": "paused" if self.paused and self.status == "running" else self.status,
             "pid": self.pid if self.status != "stopped" else 0,
             "bundle": self.bundle,
             "annotations": annotations,

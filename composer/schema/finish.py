@@ -58,11 +58,38 @@ def _finish(name: str, spec: dict[str, Any], environ: Mapping[str, str]) -> dict
         loc = Loc("", f"services.{name}.tmpfs")
         spec["volumes"] = [*(spec.get("volumes") or []), *canonical_tmpfs(spec["tmpfs"], loc)]
     _scale(name, spec)
-    if "networks" not in spec and not spec.get("network_mode"):
-        spec["networks"] = {"default": None}
-    elif spec.get("network_mode") and "networks" not in spec:
-        spec["networks"] = {}
+    _build_args(spec, environ)
+    _implicit_dependencies(spec)
+    if "networks" not in spec:
+        detached = spec.get("network_mode") or spec.get("provider")
+        spec["networks"] = {} if detached else {"default": None}
     return spec
+
+
+def _build_args(spec: dict[str, Any], environ: Mapping[str, str]) -> None:
+    """Build args without a value take it from the environment, or are dropped."""
+    build = spec.get("build")
+    if build and build.get("args"):
+        args = {k: environ.get(k) if v is None else v for k, v in build["args"].items()}
+        spec["build"] = {**build, "args": {k: v for k, v in args.items() if v is not None}}
+
+
+def _implicit_dependencies(spec: dict[str, Any]) -> None:
+    """``links``, ``volumes_from`` and ``service:`` modes depend on their service, as Docker's."""
+    targets: list[str] = [link.split(":", 1)[0] for link in spec.get("links") or []]
+    for source in spec.get("volumes_from") or []:
+        if not source.startswith("container:"):
+            targets.append(source.split(":", 1)[0])
+    for attr in ("network_mode", "ipc", "pid"):
+        value = spec.get(attr) or ""
+        if value.startswith("service:"):
+            targets.append(value[len("service:") :])
+    if not targets:
+        return
+    depends = dict(spec.get("depends_on") or {})
+    for target in targets:
+        depends.setdefault(target, {"condition": "service_started", "restart": True, "required": True})
+    spec["depends_on"] = depends
 
 
 def _scale(name: str, spec: dict[str, Any]) -> None:
@@ -72,8 +99,8 @@ def _scale(name: str, spec: dict[str, Any]) -> None:
         raise ConfigError(
             f"services.{name}: can't set distinct values on 'scale' and 'deploy.replicas': invalid compose project"
         )
-    if spec.get("scale") is not None:
-        spec["deploy"] = {**(deploy or {}), "replicas": spec["scale"]}
+    if spec.get("scale") is not None and deploy is not None:
+        spec["deploy"] = {**deploy, "replicas": spec["scale"]}
 
 
 def _full_name(project: str, key: str, spec: dict[str, Any]) -> str:

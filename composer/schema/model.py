@@ -300,7 +300,9 @@ class EnvFile(_Frozen):
 
 
 class Service(_Frozen):
-    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset({"name", "env_file", "label_file"})
+    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset(
+        {"name", "env_file", "label_file", "pull_refresh_after"}
+    )
 
     name: str
     profiles: list[str] = []
@@ -408,6 +410,8 @@ class IpamPool(_Frozen):
 
 
 class Ipam(_Frozen):
+    RENDER_SKIP: ClassVar[frozenset[str]] = frozenset({"options"})  # Docker drops them too
+
     driver: str | None = None
     config: list[IpamPool] = []
     options: dict[str, str] = {}

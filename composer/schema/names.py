@@ -24,10 +24,15 @@ def resolve_project_name(
 ) -> str:
     """``-p``, then ``COMPOSE_PROJECT_NAME``, then ``name:``, then the directory name.
 
-    Names given explicitly must already be valid (Docker refuses them otherwise);
-    only the directory name is normalised.
+    Names given with ``-p`` or COMPOSE_PROJECT_NAME must already be valid
+    (Docker refuses them otherwise); ``name:`` and the directory name are
+    normalised.
     """
-    explicit = flag or environ.get("COMPOSE_PROJECT_NAME") or declared
+    explicit = flag or environ.get("COMPOSE_PROJECT_NAME")
+    if not explicit and declared:
+        name = normalize_project_name(declared)  # Docker normalises `name:` of the file
+        if name:
+            return name
     if explicit:
         if normalize_project_name(explicit) != explicit:
             raise ConfigError(

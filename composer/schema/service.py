@@ -72,7 +72,7 @@ def command(value: Any, loc: Loc) -> list[str]:
             return shlex.split(value)
         except ValueError as exc:
             raise ConfigError(f"{loc}: cannot split command {value!r}: {exc}") from exc
-    return [as_scalar_str(v, loc.item(i)) for i, v in enumerate(as_list(value, loc))]
+    return [as_str(v, loc.item(i)) for i, v in enumerate(as_list(value, loc))]
 
 
 def environment(value: Any, loc: Loc) -> dict[str, str | None]:

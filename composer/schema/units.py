@@ -54,7 +54,9 @@ def parse_size(value: object, loc: Loc) -> int:
 
 
 def parse_mode(value: object, loc: Loc) -> int:
-    """A file mode written in octal digits (``1777`` or ``"0755"``)."""
+    """A file mode: a YAML integer as is (``0755`` reads as octal), a string in octal digits."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
     text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
     try:
         return int(text, 8)

@@ -225,7 +225,41 @@ def test_pause_unpause(run, tmp_path: Path, project_name: str) -> None:
             assert (res.returncode, res.stderr.strip()) == (1, "pause is not supported by this runtime yet")
             return
         assert res.returncode == 0, res.stderr
+        assert f"Container {project_name}-web-1  Paused" in res.stderr
+        (row,) = json.loads(run("ls", "--format", "json").stdout)
+        assert (row["Name"], row["Status"]) == (project_name, "paused(1)")
         run(*base, "unpause")
         assert run(*base, "exec", "-T", "web", "echo", "alive").stdout == "alive\n"
     finally:
         run(*base, "down", "-t", "0", check=False)
+
+
+def test_run_in_the_foreground_passes_ctrl_c_on(composer_root: Path, tmp_path: Path, project_name: str) -> None:
+    import os
+    import select
+    import signal
+    import subprocess
+    import sys
+
+    from tests import helpers
+
+    f = _write(tmp_path, "services:\n  app:\n    image: busybox\n")
+    base = ["-f", str(f), "-p", project_name]
+    script = "trap 'echo got INT; exit 9' INT; echo ready; while true; do sleep 0.1; done"
+    env = {**os.environ, "COMPOSER_ROOT": str(composer_root)}
+    proc = subprocess.Popen([sys.executable, "-m", "composer", *base, "run", "--rm", "app", "sh", "-c", script],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert proc.stdout is not None
+        assert select.select([proc.stdout], [], [], 30)[0], "the one-off container printed nothing"
+        assert proc.stdout.readline() == "ready\n"
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=20)
+        assert (proc.returncode, out) == (9, "got INT\n")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    assert helpers.composer(composer_root, *base, "ps", "-a", "-q").stdout == ""  # --rm removed it

@@ -57,8 +57,10 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
     base = ["-f", str(f), "-p", project_name]
     run(*base, "up", "-d")
     env = {**os.environ, "COMPOSER_ROOT": str(composer_root)}
-    proc = subprocess.Popen([sys.executable, "-m", "composer", *base, "events", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    err_file = tmp_path / "events.err"
+    with open(err_file, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "composer", *base, "events", "--json"],
+                                stdout=subprocess.PIPE, stderr=err, text=True, env=env)
     events: list[dict] = []
 
     def read() -> None:
@@ -80,7 +82,7 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
         # the watcher takes its first look once started: restart until it has seen one
         deadline = time.monotonic() + 30
         while not wait_for("start", 3.0):
-            assert time.monotonic() < deadline, proc.stderr.read() if proc.poll() is not None else "no events"
+            assert time.monotonic() < deadline, err_file.read_text() or "no events"
             run(*base, "restart", "-t", "0")
         start = next(e for e in events if e["action"] == "start")
         assert start["service"] == "web" and start["type"] == "container" and len(start["id"]) == 64
@@ -104,4 +106,6 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        reader.join(timeout=5)
+        proc.stdout.close()  # type: ignore[union-attr]
         run(*base, "down", "-t", "0", check=False)

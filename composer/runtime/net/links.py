@@ -114,6 +114,11 @@ def ensure_bridge(name: str, gateway: IPv4Interface, mtu: int = 1500) -> None:
                 index = _index(ipr, name)
             if index is None or _kind(ipr, index) != "bridge":
                 raise NetworkError(f"create bridge {name}: a non-bridge interface has that name")
+            if not _mac_is_fixed(name):
+                # A bridge whose MAC was never set takes the lowest MAC of its ports, so it
+                # changes as containers come and go, and containers whose ARP cache holds the
+                # old one lose the gateway (and DNS) for seconds. Docker fixes it the same way.
+                ipr.link("set", index=index, address=random_mac())
             have = {
                 (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
                 for a in ipr.get_addr(index=index, family=2)
@@ -145,6 +150,20 @@ def set_group(name: str, group: int) -> None:
             ipr.link("set", index=index, group=group)
         except NetlinkError as exc:
             raise _netlink_error("set group of", name, exc) from exc
+
+
+def random_mac() -> str:
+    """A random locally administered unicast MAC address."""
+    octets = bytearray(os.urandom(6))
+    octets[0] = (octets[0] & 0xFC) | 0x02
+    return ":".join(f"{b:02x}" for b in octets)
+
+
+def _mac_is_fixed(name: str) -> bool:
+    try:  # NET_ADDR_SET: the address was set by user space
+        return Path(f"/sys/class/net/{name}/addr_assign_type").read_text().strip() == "3"
+    except OSError:
+        return False
 
 
 def delete_bridge(name: str) -> None:

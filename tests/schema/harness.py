@@ -1,0 +1,55 @@
+"""Run ``config`` with composer (in process) and with the reference binary."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+from composer.errors import ComposerError
+from composer.schema import ProjectOptions, load_project
+from composer.schema.render import render
+
+
+def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
+    files: list[Path] = []
+    profiles: list[str] = []
+    name: str | None = None
+    it = iter(args)
+    for arg in it:
+        if arg == "-f":
+            files.append(Path(next(it)))
+        elif arg == "-p":
+            name = next(it)
+        elif arg == "--profile":
+            profiles.append(next(it))
+        else:
+            raise AssertionError(f"unhandled test argument {arg}")
+    options = ProjectOptions(
+        working_dir=directory, environ=env, files=tuple(files), project_name=name, profiles=tuple(profiles)
+    )
+    return render(load_project(options), fmt)
+
+
+def composer_error(directory: Path, env: dict[str, str]) -> str | None:
+    try:
+        load_project(ProjectOptions(working_dir=directory, environ=env))
+    except ComposerError as exc:
+        return str(exc)
+    return None
+
+
+def reference_config(
+    binary: Path, directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str
+) -> subprocess.CompletedProcess[str]:
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", **env}
+    full_env["DOCKER_CONFIG"] = str(directory / ".docker-config")
+    return subprocess.run(
+        [str(binary), *args, "config", "--format", fmt],
+        cwd=directory,
+        env=full_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )

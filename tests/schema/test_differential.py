@@ -1,0 +1,88 @@
+"""Differential tests: ``config`` output equals Docker Compose's, file by file.
+
+For every case of ``cases.py``: composer's ``config --format json`` equals the
+stored expected output (``expected/<case>.json``, produced by Docker Compose
+v2.40.3 with the case directory written as ``$CASE``), validates against the
+official ``compose-spec.json``, and — where the reference binary is present —
+equals what the binary prints now, in JSON and YAML. Invalid files must be
+refused by both. ``COMPOSER_REGEN=1`` rewrites the expected files from the
+reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.schema.cases import CASES, INVALID
+from tests.schema.conftest import materialize
+from tests.schema.harness import composer_config, composer_error, reference_config
+
+EXPECTED = Path(__file__).with_name("expected")
+SPEC = Path("/work/shared/spec/compose-spec.json")
+_HERE = Path(__file__).resolve().parents[2]
+if not SPEC.is_file():  # the repo's copy when the shared tree is absent
+    SPEC = _HERE / "docs" / "compose-spec.json"
+
+
+def _placeholder(text: str, directory: Path) -> str:
+    return text.replace(str(directory), "$CASE")
+
+
+@pytest.fixture(scope="module")
+def spec() -> dict[str, Any]:
+    if not SPEC.is_file():
+        pytest.skip(f"compose-spec.json not found at {SPEC}")
+    loaded: dict[str, Any] = json.loads(SPEC.read_text())
+    return loaded
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_expected_canonical_form(name: str, tmp_path: Path, spec: dict[str, Any]) -> None:
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    mine = composer_config(directory, case.env, case.args, "json")
+    jsonschema.validate(json.loads(mine), spec)
+    expected = EXPECTED / f"{name}.json"
+    if os.environ.get("COMPOSER_REGEN"):
+        pytest.skip("regenerating expected files (see test_reference_json)")
+    assert expected.is_file(), f"missing {expected}: run with COMPOSER_REGEN=1 and the reference"
+    assert _placeholder(mine, directory) == expected.read_text()
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_reference(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, fmt)
+    assert ref.returncode == 0, ref.stderr
+    if fmt == "json" and os.environ.get("COMPOSER_REGEN"):
+        EXPECTED.mkdir(exist_ok=True)
+        (EXPECTED / f"{name}.json").write_text(_placeholder(ref.stdout, directory))
+    mine = composer_config(directory, case.env, case.args, fmt)
+    assert mine == ref.stdout
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_refused_by_both(name: str, tmp_path: Path, reference: Path) -> None:
+    directory = materialize(tmp_path, name, INVALID[name])
+    env = {"COMPOSE_PROJECT_NAME": "x"} if name != "bad-project-name" else {}
+    ref = reference_config(reference, directory, env, (), "json")
+    assert ref.returncode == 1, f"the reference accepted it:\n{ref.stdout}"
+    message = composer_error(directory, env)
+    assert message, "composer accepted a file Docker Compose refuses"
+    assert "\n" not in message
+
+
+@pytest.mark.parametrize("name", sorted(INVALID))
+def test_invalid_refused(name: str, tmp_path: Path) -> None:
+    directory = materialize(tmp_path, name, INVALID[name])
+    env = {"COMPOSE_PROJECT_NAME": "x"} if name != "bad-project-name" else {}
+    message = composer_error(directory, env)
+    assert message, "composer accepted an invalid file"
