@@ -15,7 +15,6 @@ import typer
 
 from composer.cli.context import GlobalOptions
 
-FINAL = {"Created", "Started", "Healthy", "Running", "Stopped", "Removed", "Recreated", "Exited"}
 COLORS = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
 
 
@@ -24,11 +23,10 @@ def _opts(ctx: typer.Context) -> GlobalOptions:
 
 
 def reporter(kind: str, name: str, status: str) -> None:
-    if kind == "Warning":
-        typer.echo(f"WARN[0000] {status}", err=True)
-        return
-    mark = "✔" if status.split(" (")[0] in FINAL else "⠿"
-    typer.echo(f" {mark} {kind} {name}  {status}", err=True)
+    """Progress events of every command go through --progress's renderer."""
+    from composer.cli import progress
+
+    progress.report(kind, name, status)
 
 
 def _prefixer(names: list[str], color: bool) -> Any:
@@ -69,6 +67,9 @@ def down(
     g = _opts(ctx)
     name, services = g._light()
     paths = g.paths
+    if g.dry_run:
+        _dry_run_down(paths, name, volumes)
+        return
     images = engine.down(paths, name, remove_volumes=volumes, timeout=timeout, services_in_file=services,
                          remove_orphans=remove_orphans, remove_images=rmi, report=reporter)
     if images:
@@ -82,6 +83,20 @@ def down(
                 reporter("Image", ref, "Removed")
             except NotFoundError:
                 pass
+
+
+def _dry_run_down(paths: Any, name: str, volumes: bool) -> None:
+    from composer.engine import state
+    from composer.engine import volumes as engine_volumes
+
+    for rec in state.container_records(paths, name):
+        typer.echo(f" DRY-RUN MODE -  Container {rec['name']}  Stop and remove", err=True)
+    for net in state.network_records(paths):
+        if net.get("labels", {}).get("com.docker.compose.project") == name:
+            typer.echo(f" DRY-RUN MODE -  Network {net['name']}  Remove", err=True)
+    if volumes:
+        for vol in engine_volumes.volume_records(paths, name):
+            typer.echo(f" DRY-RUN MODE -  Volume {vol['name']}  Remove", err=True)
 
 
 def ps(
@@ -128,7 +143,7 @@ def logs(
         raise ConfigError(f"invalid --tail value {tail!r}: a number or 'all'")
     n = None if tail == "all" or int(tail) < 0 else int(tail)
     window = enginelogs.TimeWindow.parse(since, until)
-    color = not no_color and sys.stdout.isatty()
+    color = g.use_color(no_color)
     names = [r["name"] for r in recs]
     lines, offsets = enginelogs.snapshot(paths, recs, n, window)
     _print_lines(lines, names, color=color, no_prefix=no_prefix, timestamps=timestamps)

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+if TYPE_CHECKING:
+    from composer.schema.model import Project
 
 
 def config(
@@ -64,7 +67,7 @@ def config(
         typer.echo(text, nl=False)
 
 
-def _select(project, names):  # type: ignore[no-untyped-def]
+def _select(project: Project, names: list[str]) -> Project:
     from composer.errors import ServiceNotFoundError
 
     wanted: list[str] = []
@@ -82,7 +85,15 @@ def _select(project, names):  # type: ignore[no-untyped-def]
     )
 
 
-def _listing(project, services, volumes, networks, images, profiles, hash_):  # type: ignore[no-untyped-def]
+def _listing(
+    project: Project,
+    services: bool,
+    volumes: bool,
+    networks: bool,
+    images: bool,
+    profiles: bool,
+    hash_: str | None,
+) -> str | None:
     from composer.schema.render import used_resources
 
     lines: list[str] | None = None

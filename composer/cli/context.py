@@ -28,6 +28,17 @@ class GlobalOptions:
     profiles: list[str] = field(default_factory=list)
     runtime: str | None = None
     parallel: int = 8
+    env_files: list[Path] = field(default_factory=list)
+    ansi: str = "auto"
+    dry_run: bool = False
+
+    def use_color(self, no_color: bool = False) -> bool:
+        """Colours for log prefixes: --no-color and --ansi, else only on a terminal."""
+        import sys
+
+        if no_color or self.ansi == "never":
+            return False
+        return self.ansi == "always" or sys.stdout.isatty()
 
     @property
     def paths(self) -> Paths:
@@ -45,6 +56,7 @@ class GlobalOptions:
             project_name=self.project_name,
             project_directory=self.project_directory,
             profiles=tuple(self.profiles),
+            env_files=tuple(self.env_files),
         )
 
     def load_project(self) -> Project:

@@ -20,7 +20,7 @@ app = typer.Typer(
     help="Docker Compose, in Python, without Docker: define and run multi-container applications.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
@@ -35,7 +35,19 @@ def global_options(
     profile: Annotated[Optional[list[str]], typer.Option("--profile", help="Enable a profile")] = None,  # noqa: UP045
     runtime: Annotated[Optional[str], typer.Option("--runtime", envvar="COMPOSER_RUNTIME", help="OCI runtime backend: builtin (default), crun or runc")] = None,  # noqa: UP045
     parallel: Annotated[int, typer.Option("--parallel", envvar="COMPOSE_PARALLEL_LIMIT", help="Control max parallelism, -1 for unlimited")] = -1,
+    env_file: Annotated[Optional[list[Path]], typer.Option("--env-file", help="Specify an alternate environment file")] = None,  # noqa: UP045
+    ansi: Annotated[str, typer.Option("--ansi", envvar="COMPOSE_ANSI", help='Control when to print ANSI control characters ("never"|"always"|"auto")')] = "auto",
+    progress: Annotated[str, typer.Option("--progress", envvar="COMPOSE_PROGRESS", help='Set type of progress output ("auto"|"tty"|"plain"|"json"|"quiet")')] = "auto",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Execute command in dry run mode")] = False,
 ) -> None:
+    from composer.cli import progress as progress_view
+    from composer.errors import ConfigError
+
+    if ansi not in ("never", "always", "auto"):
+        raise ConfigError(f'invalid --ansi {ansi!r}: "never", "always" or "auto"')
+    if progress not in ("auto", "tty", "plain", "json", "quiet"):
+        raise ConfigError(f'invalid --progress {progress!r}: "auto", "tty", "plain", "json" or "quiet"')
+    progress_view.configure(progress, ansi)
     opts = GlobalOptions(
         files=[f.absolute() for f in file or []],
         project_name=project_name,
@@ -44,6 +56,9 @@ def global_options(
         profiles=list(profile or []) or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p],
         runtime=runtime,
         parallel=parallel if parallel > 0 else 64,
+        env_files=[f.absolute() for f in env_file or []],
+        ansi=ansi,
+        dry_run=dry_run,
     )
     paths = opts.paths
     ctx.obj = {"options": opts, "state_root": paths.state_root, "run_root": paths.run_root}

@@ -100,6 +100,9 @@ def up(
         outbound=os.environ.get("COMPOSER_OUTBOUND", "") in ("1", "true", "yes"),
     )
     store = ImageStore(paths.state_root)
+    if g.dry_run:
+        _dry_run(paths, proj, store, opts)
+        return
     if detach or wait or no_start:
         recs = anyio.run(engine_up.up, paths, proj, store, opts, reporter)
         if wait and not no_start:
@@ -131,12 +134,30 @@ def up(
         code = attach_and_wait(
             paths, proj.name, recs, shown, interrupted, timeout,
             abort_on_exit=abort_on_exit, abort_on_failure=abort_on_failure, exit_code_from=exit_code_from,
-            color=not no_color and sys.stdout.isatty(), no_prefix=no_log_prefix, timestamps=timestamps,
+            color=g.use_color(no_color), no_prefix=no_log_prefix, timestamps=timestamps,
         )
     finally:
         signal.signal(signal.SIGINT, old)
     if code:
         raise typer.Exit(code)
+
+
+def _dry_run(paths: Any, proj: Any, store: Any, opts: Any) -> None:
+    """Print the convergence plan, with its reasons, and change nothing."""
+    from composer.engine import up as engine_up
+    from composer.errors import NotFoundError
+    from composer.planner import graph
+
+    names = graph.select_services(proj, list(opts.services), with_deps=not opts.no_deps)
+    images = {}
+    for name in names:
+        try:
+            images[name] = store.get(proj.services[name].image or "")
+        except NotFoundError:
+            typer.echo(f" DRY-RUN MODE -  Image {proj.services[name].image}  Pull or build", err=True)
+            return
+    for action in engine_up.make_plan(paths, proj, names, images, opts).actions:
+        typer.echo(f" DRY-RUN MODE -  {action.reason}", err=True)
 
 
 def _warn_not_acted_on(proj: Any) -> None:

@@ -141,7 +141,9 @@ def check_keys(
         if key.startswith("x-"):
             continue
         if key not in known:
-            raise ConfigError(f"{loc.source}: {loc.where} Additional property {key} is not allowed")
+            raise ConfigError(
+                f"{loc.child(key).file}: {loc.where} Additional property {key} is not allowed"
+            )
 
 
 def without_extensions(mapping: dict[str, Any]) -> dict[str, Any]:

@@ -120,6 +120,17 @@ def display_name(path: Path, working_dir: Path) -> str:
         return str(path)
 
 
+def read_compose_text(path: Path, source: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{source}: no such file or directory") from exc
+    except IsADirectoryError as exc:
+        raise ConfigError(f"{source}: is a directory, not a compose file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{source}: cannot read: {exc}") from exc
+
+
 def read_compose_file(path: Path, source: str) -> dict[str, Any]:
     """Parse one file; the top level must be a mapping."""
     try:

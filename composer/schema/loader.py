@@ -18,10 +18,10 @@ from composer.schema.checks import check_project
 from composer.schema.cycles import find_cycle
 from composer.schema.dotenv import read_dotenv
 from composer.schema.extends import resolve_extends
-from composer.schema.files import display_name, find_compose_file, read_compose_file
+from composer.schema.files import display_name, find_compose_file, parse_yaml, read_compose_text
 from composer.schema.finish import build_project, finish_services
 from composer.schema.interpolate import Interpolator
-from composer.schema.location import Loc
+from composer.schema.location import Loc, Marks
 from composer.schema.merge import merge_files
 from composer.schema.model import Project
 from composer.schema.names import resolve_project_name
@@ -85,8 +85,9 @@ class _FileLoader:
             cycle = " -> ".join(str(p) for p in (*chain, path))
             raise ConfigError(f"include cycle detected: {cycle}")
         source = display_name(path, self.options.working_dir)
-        loc = Loc(source)
-        raw = read_compose_file(path, source)
+        text = read_compose_text(path, source)
+        loc = Loc(source, marks=Marks(text))
+        raw = parse_yaml(text, source)
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
         ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths)
@@ -106,10 +107,12 @@ class _FileLoader:
     def load_plain(self, path: Path, base_dir: Path, interpolator: Interpolator) -> dict[str, Any]:
         """A file named by ``extends.file``: its services only, paths relative to it."""
         source = display_name(path, self.options.working_dir)
-        raw = read_compose_file(path, source)
+        text = read_compose_text(path, source)
+        loc = Loc(source, marks=Marks(text))
+        raw = parse_yaml(text, source)
         if self.options.interpolate:
-            raw = interpolator.tree(raw, Loc(source))
-        return canonical_file(raw, Loc(source), Context(base_dir, interpolator.environ, self.options.resolve_paths))
+            raw = interpolator.tree(raw, loc)
+        return canonical_file(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths))
 
     def _include(self, doc: dict[str, Any], include: dict[str, Any], chain: tuple[Path, ...], source: str) -> None:
         paths = [Path(p) for p in include["path"]]

@@ -114,7 +114,7 @@ class _Renderer:
     def fields(self, obj: BaseModel, skip: frozenset[str] = frozenset()) -> dict[str, Any]:
         cls = type(obj)
         out: dict[str, Any] = {}
-        for name, info in cls.model_fields.items():
+        for name in cls.model_fields:
             if name in cls.RENDER_SKIP or name in skip or name == "extensions":  # type: ignore[attr-defined]
                 continue
             value = getattr(obj, name)

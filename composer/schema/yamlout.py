@@ -39,7 +39,8 @@ def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 def _ambiguous(dumper: yaml.SafeDumper, value: str) -> bool:
     """Would a plain scalar read back as something else (a date, a number...)?"""
-    return bool(dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str")
+    tag = dumper.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return bool(tag != "tag:yaml.org,2002:str")
 
 
 _Dumper.add_representer(str, _str)

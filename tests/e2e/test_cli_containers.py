@@ -196,19 +196,19 @@ services:
         assert before["ID"] == after["ID"]
 
         run(*base, "kill", "-s", "TERM", "web")  # the trap exits 0
-        _until(lambda: _ps(run, base, "-a", "web")[0]["State"] == "exited")
-        assert _ps(run, base, "-a", "web")[0]["ExitCode"] == 0
+        assert run(*base, "wait", "web", check=False).returncode == 0
         run(*base, "start", "web")
         run(*base, "kill", "web")
-        _until(lambda: _ps(run, base, "-a", "web")[0]["State"] == "exited")
-        assert _ps(run, base, "-a", "web")[0]["ExitCode"] == 137
+        started = time.monotonic()
+        assert run(*base, "wait", "web", check=False).returncode == 137
+        assert time.monotonic() - started < 10
         res = run(*base, "kill", "-s", "NOSUCHSIG", "web", check=False)
         assert res.returncode == 15 and "Traceback" not in res.stderr
 
         run(*base, "up", "-d", "job")
-        started = time.monotonic()
-        res = run(*base, "wait", "job", check=False)
-        assert res.returncode == 4 and time.monotonic() - started < 5
+        res = run(*base, "wait", "--down-project", "job", check=False)
+        assert res.returncode == 4
+        assert _ps(run, base, "-a") == []
     finally:
         run(*base, "down", "-t", "0", check=False)
 

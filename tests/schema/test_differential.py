@@ -30,8 +30,15 @@ if not SPEC.is_file():  # the repo's copy when the shared tree is absent
     SPEC = _HERE / "docs" / "compose-spec.json"
 
 
+# Docker's own output breaks the spec here; composer prints what Docker prints.
+NOT_SPEC_VALID = {
+    "misc-objects": "blkio devices print as Path/Rate (Go struct without json tags)",
+    "models": "a service's short-form models print as {name: null}",
+}
+
+
 def _placeholder(text: str, directory: Path) -> str:
-    return text.replace(str(directory), "$CASE")
+    return text.replace(str(directory), "$CASE").replace(str(directory.parent), "$ROOT")
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +54,8 @@ def test_expected_canonical_form(name: str, tmp_path: Path, spec: dict[str, Any]
     case = CASES[name]
     directory = materialize(tmp_path, name, case)
     mine = composer_config(directory, case.env, case.args, "json")
-    jsonschema.validate(json.loads(mine), spec)
+    if name not in NOT_SPEC_VALID:
+        jsonschema.Draft7Validator(spec).validate(json.loads(mine))
     expected = EXPECTED / f"{name}.json"
     if os.environ.get("COMPOSER_REGEN"):
         pytest.skip("regenerating expected files (see test_reference_json)")

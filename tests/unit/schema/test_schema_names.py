@@ -57,10 +57,9 @@ def test_invalid_explicit_name(tmp_path: Path, bad: str) -> None:
     assert str(err.value) == INVALID.format(bad)
 
 
-def test_invalid_name_in_file(tmp_path: Path) -> None:
-    with pytest.raises(ConfigError) as err:
-        _project(tmp_path, "d", "name: My App\n" + SERVICES)
-    assert str(err.value) == INVALID.format("My App")
+def test_name_in_file_is_normalised(tmp_path: Path) -> None:
+    """As Docker Compose: ``name:`` of the file is normalised, -p is checked."""
+    assert _project(tmp_path, "d", "name: My App\n" + SERVICES) == "myapp"
 
 
 def test_project_directory_option(tmp_path: Path) -> None:

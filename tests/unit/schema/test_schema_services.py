@@ -88,7 +88,8 @@ def test_volumes_short_and_long(load: Load, tmp_path: Path) -> None:
         V(type="volume", source=None, target="/anon"),
         V(type="volume", source="data", target="/nc", volume_nocopy=True),
         V(type="bind", source=str(proj / "b"), target="/b", read_only=True, bind_create_host_path=True),
-        V(type="tmpfs", target="/t", tmpfs_size=64 * 1024**2, tmpfs_mode=0o1777),
+        # an integer mode is taken as is, as Docker does (write 01777 or "1777" for octal)
+        V(type="tmpfs", target="/t", tmpfs_size=64 * 1024**2, tmpfs_mode=1777),
         V(type="volume", source="data", target="/v", volume_nocopy=True),
         V(type="tmpfs", target="/run"),
         V(type="tmpfs", target="/cache", tmpfs_size=65536, tmpfs_mode=0o700),
@@ -104,7 +105,7 @@ def test_command_entrypoint_environment_labels(load: Load) -> None:
         load,
         """
         command: sh -c 'echo "a b"'
-        entrypoint: [/bin/x, 1]
+        entrypoint: [/bin/x, "1"]
         environment: [A=b, C, D=, HOME]
         labels: {x: 1, y: true}
         """,
