@@ -88,7 +88,7 @@ def bench_throughput(size_mib: int, runs: int) -> dict[str, list[float]]:
         "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]\n"
         f"    ports: [\"127.0.0.1:{port}:9000\"]\n")
     base = ["-f", str(root / "compose.yaml"), "-p", "benchnet"]
-    sink = proxy_thread = None
+    sink = None
     out: dict[str, list[float]] = {"direct": [], "published (kernel NAT)": [], "userland proxy": []}
     try:
         composer(root, *base, "up", "-d")
@@ -96,7 +96,7 @@ def bench_throughput(size_mib: int, runs: int) -> dict[str, list[float]]:
         ip = next(iter(rec["networks"].values()))["ip"]
         sink = subprocess.Popen(["nsenter", f"--net={root / 'run' / 'netns' / rec['id']}", sys.executable,
                                  "-c", SINK])
-        proxy_port, proxy_thread, stop = _start_proxy(ip)
+        proxy_port, _, stop = _start_proxy(ip)
         time.sleep(1.0)
         size = size_mib << 20
         for _ in range(runs):

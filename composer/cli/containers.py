@@ -121,7 +121,7 @@ def run(
         typer.echo(str(exc), err=True)
         raise typer.Exit(oneoff.exit_code_for(exc)) from None
     if detach:
-        typer.echo(rec["name"])
+        typer.echo(rec["id"])  # as `docker compose run -d`: the container's ID
         return
     code = _attach_oneoff(paths, rec)
     if rm:

@@ -6,7 +6,8 @@ directory, ports, volumes), named ``<project>-<service>-run-<12 hex>`` and
 labelled ``com.docker.compose.oneoff=True`` plus ``com.docker.compose.slug``
 (the 64-hex id the name's suffix comes from), as Docker Compose does. It
 never takes a place among the service's replicas, and never restarts.
-Dependencies are brought up first (``up`` of them) unless ``no_deps``.
+Dependencies are brought up first (``up`` of them), and their ``depends_on``
+conditions waited for, unless ``no_deps``.
 
 """
 
@@ -17,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from composer.engine import containers, create, state
+from composer.engine import containers, create, state, waits
 from composer.engine.state import Paths
 from composer.errors import ConfigError, ContainerStartError
 
@@ -76,7 +77,7 @@ def oneoff_service(project: Project, opts: RunOptions, slug: str) -> Service:
         vols = [v for v in vols if v.target not in targets] + [ServiceVolume(**v) for v in extra]
     env = dict(svc.environment)
     for key, value in opts.environment.items():
-        env[key] = value if value is not None else opts.environ.get(key)
+        env[key] = value if value is not None else project.environment.get(key, opts.environ.get(key))
     update: dict[str, Any] = {
         "container_name": opts.name or f"{project.name}-{svc.name}-run-{slug[:12]}",
         "environment": env,
@@ -85,6 +86,9 @@ def oneoff_service(project: Project, opts: RunOptions, slug: str) -> Service:
         "restart": "no",
         "labels": {**svc.labels, **opts.labels},
     }
+    deploy = getattr(svc, "deploy", None)
+    if deploy is not None and getattr(deploy, "restart_policy", None) is not None:
+        update["deploy"] = deploy.model_copy(update={"restart_policy": None})
     if opts.command is not None:
         update["command"] = list(opts.command)
     if opts.entrypoint is not None:
@@ -114,6 +118,9 @@ async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOption
     if deps and not opts.no_deps:
         await engine.up(paths, project, store,
                         engine.UpOptions(services=deps, runtime=opts.runtime), report)
+        for dep, cond in svc.depends_on.items():
+            if dep in deps:
+                await waits.wait_condition(paths, project.name, dep, cond.condition, report)
     return await anyio.to_thread.run_sync(_create_and_start, paths, project, store, opts)
 
 

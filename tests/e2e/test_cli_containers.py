@@ -77,11 +77,12 @@ services:
   db:
     image: busybox
     command: {LONG}
+    healthcheck: {{test: ["CMD", "true"], interval: 200ms, start_interval: 100ms}}
   app:
     image: busybox
     command: ["echo", "default command"]
     environment: {{GREETING: hi}}
-    depends_on: [db]
+    depends_on: {{db: {{condition: service_healthy}}}}
     restart: always
 """)
     base = ["-f", str(f), "-p", project_name]
@@ -97,6 +98,7 @@ services:
         assert res.stdout == "hi x\n/etc\n65534\nfrom host\n"
         assert "oops\n" in res.stderr
         assert f"Container {project_name}-db-1  Started" in res.stderr  # dependencies come up first
+        assert f"Container {project_name}-db-1  Healthy" in res.stderr  # ... and meet their condition
         assert [r["Service"] for r in _ps(run, base, "-a")] == ["db"]
 
         res = run(*base, "run", "--rm", "--entrypoint", "echo from entrypoint", "app")
@@ -104,9 +106,10 @@ services:
         res = run(*base, "run", "--rm", "app", "no-such-program", check=False)
         assert res.returncode == 127 and "Traceback" not in res.stderr
 
-        name = run(*base, "run", "-d", "app", "sh", "-c", f"{TRAP}sleep 1000 & wait").stdout.strip()
-        assert re.fullmatch(rf"{project_name}-app-run-[0-9a-f]{{12}}", name), name
-        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        cid = run(*base, "run", "-d", "app", "sh", "-c", f"{TRAP}sleep 1000 & wait").stdout.strip()
+        assert re.fullmatch(r"[0-9a-f]{64}", cid), cid
+        row = next(r for r in _ps(run, base) if r["ID"] == cid)
+        assert re.fullmatch(rf"{project_name}-app-run-[0-9a-f]{{12}}", row["Name"]), row["Name"]
         assert "com.docker.compose.oneoff=True" in row["Labels"]
         assert re.search(r"com\.docker\.compose\.slug=[0-9a-f]{64}", row["Labels"])
         # `up` neither counts the one-off container as a replica nor warns about it
@@ -114,7 +117,7 @@ services:
         assert f"{project_name}-app-1" in res.stderr and "orphan" not in res.stderr
         assert res.returncode == 0
         named = run(*base, "run", "-d", "--name", "custom-oneoff", "app", "sleep", "100").stdout.strip()
-        assert named == "custom-oneoff"
+        assert [r["Name"] for r in _ps(run, base) if r["ID"] == named] == ["custom-oneoff"]
         res = run(*base, "run", "-d", "--name", "custom-oneoff", "app", "true", check=False)
         assert res.returncode != 0 and "already in use" in res.stderr
         res = run(*base, "run", "-d", "--rm", "app", check=False)
@@ -139,15 +142,15 @@ services:
 """)
     base = ["-f", str(f), "-p", project_name]
     try:
-        name = run(*base, "run", "-d", "web").stdout.strip()
-        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        cid = run(*base, "run", "-d", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["ID"] == cid)
         assert row["Publishers"] == []  # the service's ports only with --service-ports
-        name = run(*base, "run", "-d", "--service-ports", "web").stdout.strip()
-        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        cid = run(*base, "run", "-d", "--service-ports", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["ID"] == cid)
         assert [(p["URL"], p["PublishedPort"], p["TargetPort"]) for p in row["Publishers"]] == [
             ("127.0.0.1", port_a, 80)]
-        name = run(*base, "run", "-d", "-p", "127.0.0.1::80", "web").stdout.strip()
-        row = next(r for r in _ps(run, base) if r["Name"] == name)
+        cid = run(*base, "run", "-d", "-p", "127.0.0.1::80", "web").stdout.strip()
+        row = next(r for r in _ps(run, base) if r["ID"] == cid)
         assert [p["TargetPort"] for p in row["Publishers"]] == [80]
     finally:
         run(*base, "down", "-t", "0", check=False)

@@ -41,15 +41,15 @@ def test_every_spec_key_loads(load: Load, text: str) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (_svc("imagee: x"), "compose.yaml: services.web Additional property imagee is not allowed"),
-        ("servics: {}\n", "compose.yaml: (root) Additional property servics is not allowed"),
+        (_svc("imagee: x"), 'compose.yaml:4:5: services.web Additional property imagee is not allowed'),
+        ("servics: {}\n", 'compose.yaml:1:1: (root) Additional property servics is not allowed'),
         (
             _svc("ports: [{target: 80, publish: 8}]"),
-            "compose.yaml: services.web.ports[0] Additional property publish is not allowed",
+            "compose.yaml:4:26: services.web.ports[0] Additional property publish is not allowed",
         ),
         (
             _svc("healthcheck: {tset: x}"),
-            "compose.yaml: services.web.healthcheck Additional property tset is not allowed",
+            "compose.yaml:4:19: services.web.healthcheck Additional property tset is not allowed",
         ),
     ],
 )
@@ -74,15 +74,15 @@ def test_typos(load: Load, text: str, message: str) -> None:
             'service "web" refers to undefined network front: invalid compose project',
         ),
         ("services: {}\n", "no service selected"),
-        (_svc("restart: sometimes"), 'compose.yaml: services.web.restart: invalid restart policy "sometimes" — expected no, always, on-failure[:N] or unless-stopped'),
-        (_svc("ports: ['80:90:100:1']"), "compose.yaml: services.web.ports[0]: invalid port '80:90:100:1' — expected [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]"),
-        (_svc("ports: ['99999']"), "compose.yaml: services.web.ports[0]: invalid port '99999' — port out of range 1-65535"),
-        (_svc("volumes: ['a:rel']"), 'compose.yaml: services.web.volumes[0]: mount target "rel" must be an absolute path'),
-        (_svc("stop_grace_period: 10x"), 'compose.yaml: services.web.stop_grace_period: invalid duration "10x"'),
-        (_svc("command: \"echo 'x\""), "compose.yaml: services.web.command: cannot split command \"echo 'x\": No closing quotation"),
-        (_svc("tty: maybe"), "compose.yaml: services.web.tty must be a boolean"),
-        ("services:\n  web:\n    image: [a]\n", "compose.yaml: services.web.image must be a string"),
-        ("services: [web]\n", "compose.yaml: services must be a mapping"),
+        (_svc("restart: sometimes"), 'compose.yaml:4:5: services.web.restart: invalid restart policy "sometimes" — expected no, always, on-failure[:N] or unless-stopped'),
+        (_svc("ports: ['80:90:100:1']"), "compose.yaml:4:13: services.web.ports[0]: invalid port '80:90:100:1' — expected [[HOST_IP:][HOST_PORT]:]CONTAINER_PORT[/PROTOCOL]"),
+        (_svc("ports: ['99999']"), "compose.yaml:4:13: services.web.ports[0]: invalid port '99999' — port out of range 1-65535"),
+        (_svc("volumes: ['a:rel']"), 'compose.yaml:4:15: services.web.volumes[0]: mount target "rel" must be an absolute path'),
+        (_svc("stop_grace_period: 10x"), 'compose.yaml:4:5: services.web.stop_grace_period: invalid duration "10x"'),
+        (_svc("command: \"echo 'x\""), "compose.yaml:4:5: services.web.command: cannot split command \"echo 'x\": No closing quotation"),
+        (_svc("tty: maybe"), 'compose.yaml:4:5: services.web.tty must be a boolean'),
+        ("services:\n  web:\n    image: [a]\n", 'compose.yaml:3:5: services.web.image must be a string'),
+        ("services: [web]\n", 'compose.yaml:1:1: services must be a mapping'),
     ],
 )
 def test_config_errors(load: Load, text: str, message: str) -> None:

@@ -78,7 +78,7 @@ def test_tree_error_names_list_path(load) -> None:  # type: ignore[no-untyped-de
     with pytest.raises(InterpolationError) as err:
         load("services:\n  web:\n    image: a\n    ports: ['${P']\n")
     assert str(err.value) == (
-        'compose.yaml: services.web.ports[0]: invalid interpolation format "${P": '
+        'compose.yaml:4:13: services.web.ports[0]: invalid interpolation format "${P": '
         "you may need to escape any $ with another $"
     )
 
