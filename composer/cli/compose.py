@@ -137,6 +137,10 @@ def logs(
     name = g.project_name_and_services(services or [])
     paths = g.paths
     recs = [r for r in state.container_records(paths, name) if not services or r["service"] in services]
+    if any(containers.is_running(paths, r["id"]) for r in recs):
+        from composer.engine import monitor_client
+
+        monitor_client.adopt(paths, name)  # take the project over again if its monitor died
     if index is not None:
         recs = [r for r in recs if r["number"] == index]
     if tail != "all" and not tail.lstrip("-").isdigit():

@@ -230,6 +230,8 @@ def kill(
     g = _opts(ctx)
     name = g.project_name_and_services(services or [])
     sig = containers.signal_number(signal_)
+    if remove_orphans:
+        control.remove_orphans(g.paths, name, list(g.load_project().services), report=reporter)
     if not control.kill(g.paths, name, services or [], sig, report=reporter):
         typer.echo("no container to kill", err=True)
 

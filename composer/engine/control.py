@@ -79,6 +79,19 @@ def kill(paths: Paths, project: str, services: Sequence[str], sig: int, *,
     return done
 
 
+def remove_orphans(paths: Paths, project: str, known: Sequence[str], *, report: Reporter = _quiet) -> list[str]:
+    """Remove the containers of services the compose file no longer has (one-off ones stay)."""
+    removed = []
+    with state.project_lock(paths, project):
+        for rec in records(paths, project, oneoff=False):
+            if rec["service"] not in known:
+                report("Container", rec["name"], "Removing")
+                containers.remove(paths, rec)
+                report("Container", rec["name"], "Removed")
+                removed.append(rec["name"])
+    return removed
+
+
 def _runtime_call(name: str) -> Any:
     from composer.runtime import api
 

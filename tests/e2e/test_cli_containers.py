@@ -207,6 +207,11 @@ services:
         assert time.monotonic() - started < 10
         res = run(*base, "kill", "-s", "NOSUCHSIG", "web", check=False)
         assert res.returncode == 15 and "Traceback" not in res.stderr
+        only_web = tmp_path / "only-web.yaml"
+        only_web.write_text(f"services:\n  web:\n    image: busybox\n    command: {LONG}\n")
+        res = run("-f", str(only_web), "-p", project_name, "kill", "--remove-orphans")
+        assert f"Container {project_name}-job-1  Removed" in res.stderr
+        assert res.stderr.strip().endswith("no container to kill")
 
         run(*base, "up", "-d", "job")
         res = run(*base, "wait", "--down-project", "job", check=False)
