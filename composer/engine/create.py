@@ -154,7 +154,8 @@ def create(
         service=service, image=image,
         args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
         hostname=hostname, netns_path=attach.netns_path(paths, project, service, cid), mounts=mounts,
-        annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name},
+        annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name,
+                     **_log_annotations(service)},
     )
     state.write_json(cdir / "config.json", spec)
     return record
@@ -201,3 +202,15 @@ def _restart_policy(service: Service) -> dict[str, Any] | None:
     data = policy.model_dump(mode="json") if hasattr(policy, "model_dump") else dict(policy)
     return {"condition": data.get("condition"), "max_attempts": data.get("max_attempts"),
             "delay": data.get("delay")}
+
+
+def _log_annotations(service: Service) -> dict[str, str]:
+    """``logging.options`` max-size / max-file, for the shim's json-file rotation."""
+    logging = getattr(service, "logging", None)
+    options = dict(getattr(logging, "options", None) or {}) if logging is not None else {}
+    out = {}
+    if options.get("max-size"):
+        out["org.composer.log.max-size"] = str(options["max-size"])
+    if options.get("max-file"):
+        out["org.composer.log.max-file"] = str(options["max-file"])
+    return out

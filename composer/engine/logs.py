@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import json
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -41,10 +42,25 @@ def _parse(raw: bytes, rec: dict[str, Any]) -> LogLine | None:
                    entry.get("log", ""))
 
 
+def rotated_files(path: Path) -> list[Path]:
+    """Rotated files of a log (``<id>-json.log.N``, as Docker's json-file driver names them), oldest first."""
+    found = []
+    n = 1
+    while (candidate := path.with_name(f"{path.name}.{n}")).exists():
+        found.append(candidate)
+        n += 1
+    return list(reversed(found))
+
+
 def read_file(path: Path, rec: dict[str, Any], offset: int = 0) -> tuple[list[LogLine], int]:
-    """Complete lines from ``offset``; returns them and the offset after the last one."""
+    """Complete lines from ``offset``; returns them and the offset after the last one.
+
+    A file shorter than ``offset`` was rotated under us: read it from the start.
+    """
     try:
         with open(path, "rb") as fh:
+            if offset > os.fstat(fh.fileno()).st_size:
+                offset = 0
             fh.seek(offset)
             data = fh.read()
     except FileNotFoundError:
@@ -103,7 +119,10 @@ def snapshot(paths: Paths, recs: list[dict[str, Any]], tail: int | None = None,
     per: list[list[LogLine]] = []
     offsets: dict[str, int] = {}
     for rec in recs:
-        lines, off = read_file(log_path(paths, rec), rec)
+        main = log_path(paths, rec)
+        lines = [ln for old in rotated_files(main) for ln in read_file(old, rec)[0]]
+        more, off = read_file(main, rec)
+        lines += more
         if window is not None:
             lines = [ln for ln in lines if window.contains(ln.time)]
         if tail is not None:
