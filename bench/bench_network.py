@@ -3,8 +3,10 @@
 Throughput (same run, same container, same sink):
 
 - ``direct``: host → the container's address on its bridge;
-- ``published (kernel NAT)``: host → 127.0.0.1:<published port>, DNAT'ed by the
-  network's nftables table;
+- ``published, 127.0.0.1``: host → 127.0.0.1:<published port>, DNAT'ed (and
+  SNAT'ed to the gateway) by the network's nftables table;
+- ``published, host address``: host → one of its own addresses (the bridge
+  gateway) :<published port>, DNAT'ed only;
 - ``userland proxy``: host → a ``runtime.net.ports.forward_tcp`` proxy on
   loopback → the container (what clients from other hosts use while the host
   does not forward, and the fallback without nftables).
@@ -54,12 +56,11 @@ while True:
 """
 
 
-def send(address: tuple[str, int], size: int) -> float:
-    chunk = b"\0" * (1 << 20)
+def send(address: tuple[str, int], source: Path, size: int) -> float:
+    """Seconds to push ``size`` bytes of a (sparse) file with sendfile, until the sink confirms."""
     start = time.perf_counter()
-    with socket.create_connection(address, timeout=30) as s:
-        for _ in range(size >> 20):
-            s.sendall(chunk)
+    with socket.create_connection(address, timeout=30) as s, source.open("rb") as f:
+        s.sendfile(f, 0, size)
         s.shutdown(socket.SHUT_WR)
         got = int(s.recv(64))
     elapsed = time.perf_counter() - start
@@ -80,29 +81,36 @@ def bench_throughput(size_mib: int, runs: int) -> dict[str, list[float]]:
     tarball = root / "busybox.tar"
     helpers.make_busybox_tarball(tarball)
     composer(root, "image", "import", "-c", 'CMD ["sh"]', str(tarball), "busybox:latest")
-    with socket.socket() as s:
+    with socket.socket() as s, socket.socket() as s2:
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        s2.bind(("0.0.0.0", 0))
+        port, port2 = s.getsockname()[1], s2.getsockname()[1]
     (root / "compose.yaml").write_text(
         "services:\n  sink:\n    image: busybox\n"
         "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]\n"
-        f"    ports: [\"127.0.0.1:{port}:9000\"]\n")
+        f"    ports: [\"127.0.0.1:{port}:9000\", \"{port2}:9000\"]\n")
     base = ["-f", str(root / "compose.yaml"), "-p", "benchnet"]
     sink = None
-    out: dict[str, list[float]] = {"direct": [], "published (kernel NAT)": [], "userland proxy": []}
+    out: dict[str, list[float]] = {"direct": [], "published, 127.0.0.1 (kernel NAT)": [],
+                                   "published, host address (kernel NAT)": [], "userland proxy": []}
     try:
         composer(root, *base, "up", "-d")
         rec = next(json.loads(p.read_text()) for p in (root / "containers").glob("*/container.json"))
-        ip = next(iter(rec["networks"].values()))["ip"]
+        att = next(iter(rec["networks"].values()))
+        ip, gateway = att["ip"], att["gateway"]
         sink = subprocess.Popen(["nsenter", f"--net={root / 'run' / 'netns' / rec['id']}", sys.executable,
                                  "-c", SINK])
         proxy_port, _, stop = _start_proxy(ip)
         time.sleep(1.0)
         size = size_mib << 20
+        source = root / "zeros"
+        with source.open("wb") as zeros:
+            zeros.truncate(size)  # sparse: reading it costs no disk
         for _ in range(runs):
-            out["direct"].append(send((ip, 9000), size))
-            out["published (kernel NAT)"].append(send(("127.0.0.1", port), size))
-            out["userland proxy"].append(send(("127.0.0.1", proxy_port), size))
+            out["direct"].append(send((ip, 9000), source, size))
+            out["published, 127.0.0.1 (kernel NAT)"].append(send(("127.0.0.1", port), source, size))
+            out["published, host address (kernel NAT)"].append(send((gateway, port2), source, size))
+            out["userland proxy"].append(send(("127.0.0.1", proxy_port), source, size))
         stop.set()
     finally:
         if sink is not None:

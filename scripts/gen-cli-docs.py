@@ -43,8 +43,10 @@ Hand-written; `scripts/gen-cli-docs.py` keeps this section as it is.
   the program exists (Docker reports "executable file not found" even then).
   `exec --privileged` is accepted: exec'd processes already run with the
   container's full set of root capabilities.
-- **TTY**: `exec` allocates a pseudo-terminal only when the runtime offers one
-  (`-T` always disables it); `run` has none.
+- **TTY**: `exec` gives the program a pseudo-terminal of its own when your stdin
+  is a terminal (`-T` disables it), but the terminal is not in the container's
+  `/dev/pts`, so `tty` inside prints "not a tty" (`[ -t 0 ]` holds). `run` has
+  no terminal yet.
 - **`cp`** works through a `chroot` into the container's root filesystem
   (so symlinks in the container cannot point at the host). For a *stopped*
   container only the image and its writable layer are visible: its volumes and

@@ -98,7 +98,7 @@ def _listing(
 
     lines: list[str] | None = None
     if services:
-        lines = list(project.services)
+        lines = _dependency_order(project)
     elif volumes:
         lines = sorted(used_resources(project)["volumes"] & set(project.volumes))
     elif networks:
@@ -116,6 +116,22 @@ def _listing(
     if lines is None:
         return None
     return "".join(f"{line}\n" for line in lines)
+
+
+def _dependency_order(project: Project) -> list[str]:
+    """Services with their dependencies first, else in file order (Docker's is random)."""
+    order: list[str] = []
+
+    def visit(name: str, seen: tuple[str, ...]) -> None:
+        if name in order or name in seen or name not in project.services:
+            return
+        for dep in project.services[name].depends_on:
+            visit(dep, (*seen, name))
+        order.append(name)
+
+    for name in project.services:
+        visit(name, ())
+    return order
 
 
 def register(app: typer.Typer) -> None:

@@ -210,8 +210,7 @@ def pull(
     if quiet:
         typer.echo(image)
     else:
-        typer.echo(f"Digest: {image_obj.digest}")
-        typer.echo(f"Status: Downloaded image for {image}")
+        typer.echo(f"Status: Downloaded image for {image} ({image_obj.short_id})")
 
 
 @image_app.command("push")

@@ -89,6 +89,10 @@ def container_spec(
     _namespaces(spec, service)
     if service.domainname:
         spec["domainname"] = service.domainname
+    if service.init:
+        from composer.runtime.init import INIT_ANNOTATION
+
+        spec["annotations"][INIT_ANNOTATION] = "true"
     if service.oom_score_adj is not None:
         spec["process"]["oomScoreAdj"] = service.oom_score_adj
     rlimits = _rlimits(service)
@@ -185,6 +189,8 @@ def _shm_size(spec: dict[str, Any], service: Service) -> None:
 def _namespaces(spec: dict[str, Any], service: Service) -> None:
     """``pid``/``ipc``/``uts: host`` share the host's; ``cgroup: private`` gets its own."""
     host = {kind for kind, value in (("pid", service.pid), ("ipc", service.ipc), ("uts", service.uts)) if value == "host"}
+    if (service.network_mode or "") == "host":
+        host.add("network")  # share the host's network namespace
     namespaces = [ns for ns in spec["linux"]["namespaces"] if ns.get("type") not in host]
     if service.cgroup == "private" and not any(ns.get("type") == "cgroup" for ns in namespaces):
         namespaces.append({"type": "cgroup"})

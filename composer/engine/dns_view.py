@@ -26,11 +26,40 @@ from typing import Any
 from composer.runtime.net.dns import Forward
 
 
-def _client(records: Mapping[str, dict[str, Any]], client_ip: str) -> dict[str, Any] | None:
-    for rec in records.values():
-        if any(a.get("ip") == client_ip for a in rec.get("networks", {}).values()):
-            return rec
-    return None
+class _Index:
+    """Names per network and attachments per address, for one (records, running) snapshot."""
+
+    def __init__(self, records: Mapping[str, dict[str, Any]], running: Set[str]) -> None:
+        self.clients: dict[str, dict[str, Any]] = {}
+        self.names: dict[str, dict[str, list[str]]] = {}  # network -> name -> addresses
+        for rec in records.values():
+            for att in rec.get("networks", {}).values():
+                if att.get("ip"):
+                    self.clients.setdefault(att["ip"], rec)
+        for cid in sorted(running):
+            member = records.get(cid)
+            if member is None:
+                continue
+            for net, att in member.get("networks", {}).items():
+                table = self.names.setdefault(net, {})
+                for n in _names(member, cid, att):
+                    for key in (n, f"{n}.{net.lower()}"):
+                        found = table.setdefault(key, [])
+                        if att["ip"] not in found:
+                            found.append(att["ip"])
+
+
+# The monitor replaces (never mutates) its records and running set on each scan, so
+# the index of the last pair asked about stays valid while both are the same objects.
+_last: list[tuple[Mapping[str, dict[str, Any]], Set[str], _Index]] = []
+
+
+def _index(records: Mapping[str, dict[str, Any]], running: Set[str]) -> _Index:
+    if _last and _last[0][0] is records and _last[0][1] is running:
+        return _last[0][2]
+    index = _Index(records, running)
+    _last[:] = [(records, running, index)]
+    return index
 
 
 def _names(rec: dict[str, Any], cid: str, att: dict[str, Any]) -> set[str]:
@@ -41,27 +70,23 @@ def _names(rec: dict[str, Any], cid: str, att: dict[str, Any]) -> set[str]:
 
 
 def lookup(records: Mapping[str, dict[str, Any]], running: Set[str], client_ip: str, name: str) -> list[str]:
-    client = _client(records, client_ip)
+    index = _index(records, running)
+    client = index.clients.get(client_ip)
     if client is None:
         return Forward()
     client_nets = client.get("networks", {})
     first_att: dict[str, Any] = next(iter(client_nets.values()), {})
-    wanted = {name}
+    wanted = [name]
     for target, alias in first_att.get("links", []):
         if alias.lower() == name:
-            wanted.add(str(target).lower())
+            wanted.append(str(target).lower())
     answers: list[str] = []
-    for cid in sorted(running):
-        rec = records.get(cid)
-        if rec is None:
-            continue
-        for net, att in rec.get("networks", {}).items():
-            if net not in client_nets:
-                continue
-            names = _names(rec, cid, att)
-            hit = bool(wanted & names) or any(name == f"{n}.{net.lower()}" for n in names)
-            if hit and att["ip"] not in answers:
-                answers.append(att["ip"])
+    for net in client_nets:
+        table = index.names.get(net, {})
+        for n in wanted:
+            for ip in table.get(n, ()):
+                if ip not in answers:
+                    answers.append(ip)
     if answers or "." not in name:
         return answers  # a bare name is a container's or nobody's: never sent upstream
     return Forward(first_att.get("dns", []))

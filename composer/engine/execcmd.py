@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import inspect
-import json
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -101,12 +100,18 @@ def exec_in(paths: Paths, project: str, opts: ExecOptions) -> int:
     env = _env(paths, rec, opts)
     uid, gid = _user(paths, rec, opts.user)
     kwargs: dict[str, Any] = {"env": env, "cwd": opts.workdir, "uid": uid, "gid": gid}
-    if opts.tty and "tty" in inspect.signature(api.exec_interactive).parameters:
+    if opts.tty and _runtime_has_tty():
         kwargs["tty"] = True
     if opts.detach:
         _detached(rec["id"], paths, list(opts.argv), kwargs)
         return 0
     return api.exec_interactive(rec["id"], paths.runtime, list(opts.argv), **kwargs)
+
+
+def _runtime_has_tty() -> bool:
+    from composer.runtime import execute
+
+    return "tty" in inspect.signature(execute.exec_interactive).parameters
 
 
 def _detached(cid: str, paths: Paths, argv: list[str], kwargs: dict[str, Any]) -> None:
@@ -129,7 +134,3 @@ def _detached(cid: str, paths: Paths, argv: list[str], kwargs: dict[str, Any]) -
         finally:
             os._exit(code & 0xFF)
     os.waitpid(pid, 0)
-
-
-def describe(argv: Sequence[str]) -> str:
-    return json.dumps(list(argv))

@@ -8,7 +8,6 @@ labelled ``com.docker.compose.oneoff=True`` plus ``com.docker.compose.slug``
 never takes a place among the service's replicas, and never restarts.
 Dependencies are brought up first (``up`` of them), and their ``depends_on``
 conditions waited for, unless ``no_deps``.
-
 """
 
 from __future__ import annotations

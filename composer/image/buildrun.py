@@ -30,6 +30,7 @@ from typing import Any
 from composer.errors import ImageError, RuntimeFailure
 
 _POLL = 0.01
+_MOUNT_OPTIONS_MAX = 4095
 _HOST_FILES = ("etc/resolv.conf", "etc/hosts")
 
 
@@ -52,8 +53,12 @@ def _mount_overlay(lowers: Sequence[Path], empty: Path, upper: Path, work: Path,
     from composer.runtime import syscalls
 
     stack = [str(p) for p in reversed(lowers)] or [str(empty)]
-    syscalls.mount("overlay", target, "overlay", 0,
-                   f"lowerdir={':'.join(stack)},upperdir={upper},workdir={work}")
+    options = f"lowerdir={':'.join(stack)},upperdir={upper},workdir={work}"
+    if len(options) >= _MOUNT_OPTIONS_MAX:
+        # mount(2) takes one page of options; the new mount API ("lowerdir+") would lift this
+        raise ImageError(f"the image has too many layers ({len(lowers)}) for one overlay mount "
+                         f"under {Path(stack[0]).parent.parent}; squash some RUN/COPY steps")
+    syscalls.mount("overlay", target, "overlay", 0, options)
 
 
 def _umount(target: Path) -> None:
@@ -171,8 +176,8 @@ def run_step(
         with contextlib.suppress(Exception):
             api.delete_container(cid, run_root)
     if code != 0:
-        shown = json.dumps(list(run.argv))
-        raise ImageError(f"process {shown} did not complete successfully: exit code: {code}")
+        shown = " ".join(run.argv).replace("\n", " ")
+        raise ImageError(f'process "{shown}" did not complete successfully: exit code: {code}')
     skip = [rel for rel in created
             if os.path.isfile(upper / rel) and os.path.getsize(upper / rel) == 0]
     return upper, skip

@@ -22,7 +22,7 @@ from composer.errors import ImageError
 
 _PORT_RE = re.compile(r"(\d+)(?:-(\d+))?(?:/(tcp|udp|sctp))?", re.ASCII)
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*", re.ASCII)
-_SUBST_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:[-+])(.*))?", re.ASCII | re.DOTALL)
+_SUBST_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)(?:(:?[-+?])(.*))?", re.ASCII | re.DOTALL)
 
 
 def apply_changes(
@@ -235,11 +235,15 @@ def _expand(text: str, i: int, env: Mapping[str, str]) -> tuple[str, int]:
         if match is None:
             raise ImageError(f"bad substitution: ${{{body}}}")
         name, op, word = match[1], match[2] or "", match[3] or ""
-        value = env.get(name, "")
-        if op == ":-":
-            value = value or word
-        elif op == ":+":
-            value = word if value else ""
+        found = env.get(name)
+        value = found or ""
+        is_set = found is not None and (bool(found) or not op.startswith(":"))
+        if op in (":-", "-"):
+            value = value if is_set else word
+        elif op in (":+", "+"):
+            value = word if is_set else ""
+        elif op in (":?", "?") and not is_set:
+            raise ImageError(f"{name}: {word or 'parameter not set or null' if op == ':?' else 'parameter not set'}")
         return value, end + 1
     match = _NAME_RE.match(text, i + 1)
     if match is None:

@@ -77,6 +77,7 @@ def pull(store: ImageStore, ref: str, *, docker_config: Path | None = None, inse
     say(f"{reference.tag or reference.digest}: Pulling from {reference.familiar_name}")
     manifest_bytes, media_type = _get_manifest(client, reference, reference.digest or reference.tag or "latest", scope)
     manifest = _json(manifest_bytes, shown)
+    top_digest = "sha256:" + hashlib.sha256(manifest_bytes).hexdigest()
     if media_type in (oci.MT_INDEX, MT_DOCKER_LIST) or "manifests" in manifest:
         chosen = _select(manifest.get("manifests") or [], platform, shown)
         manifest_bytes, media_type = _get_manifest(client, reference, chosen["digest"], scope)
@@ -104,6 +105,7 @@ def pull(store: ImageStore, ref: str, *, docker_config: Path | None = None, inse
 
     with ThreadPoolExecutor(max_workers=PARALLEL_LAYERS) as pool:
         descriptors = list(pool.map(fetch, zip(layers, diff_ids, strict=True)))
+    say(f"Digest: {top_digest}")
     refs = [reference.canonical()] if reference.digest is None else []
     image = store.add_image(config_bytes, descriptors, refs)
     if reference.digest is not None:

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import io
 import os
 import shutil
 import stat
@@ -79,12 +80,20 @@ class _Unpacker:
         self.source = source
         self.privileged = os.geteuid() == 0
         self.dirs: dict[str, tarfile.TarInfo] = {}
+        self.real_dirs: dict[str, str] = {}
         self.size = 0
 
     def _refuse(self, name: str, why: str) -> ImageError:
         return ImageError(f'{self.source}: refusing layer entry "{name}": {why}')
 
     def run(self, fh: BinaryIO) -> int:
+        self.src_fd: int | None = None
+        self.src_size = 0
+        with contextlib.suppress(OSError, AttributeError, ValueError, io.UnsupportedOperation):
+            if fh.writable():
+                fh.flush()  # the ingest file was just written through this buffer
+            self.src_size = os.fstat(fh.fileno()).st_size
+            self.src_fd = fh.fileno()
         try:
             with tarfile.open(fileobj=fh, mode="r:") as tar:
                 for member in tar:
@@ -118,8 +127,17 @@ class _Unpacker:
         return parts
 
     def _resolve(self, name: str, parts: list[str], create: bool) -> str:
-        """The real path of directory ``parts`` under the root, symlinks followed in scope."""
+        """The real path of directory ``parts`` under the root, symlinks followed in scope.
+
+        Paths found to be real directories all the way down are remembered
+        (``self.real_dirs``) until the layer replaces something; most entries
+        then cost no system call here."""
+        key = "/".join(parts)
+        known = self.real_dirs.get(key)
+        if known is not None:
+            return known
         resolved: list[str] = []
+        plain = True
         pending = list(parts)
         hops = 0
         while pending:
@@ -141,6 +159,7 @@ class _Unpacker:
                 resolved.append(part)
                 continue
             if stat.S_ISLNK(st.st_mode):
+                plain = False
                 hops += 1
                 if hops > _MAX_SYMLINKS:
                     raise self._refuse(name, "too many levels of symbolic links")
@@ -152,7 +171,10 @@ class _Unpacker:
                 resolved.append(part)
             else:
                 raise self._refuse(name, f'parent "{"/".join([*resolved, part])}" is not a directory')
-        return os.path.join(self.root, *resolved)
+        real = os.path.join(self.root, *resolved)
+        if plain:
+            self.real_dirs[key] = real
+        return real
 
     def _place(self, name: str, parts: list[str], is_dir: bool) -> str:
         """Path for a new entry: parents made, any old non-directory entry removed."""
@@ -165,6 +187,7 @@ class _Unpacker:
             if not is_dir:
                 rmtree(Path(path))
                 self.dirs.pop(path, None)
+                self.real_dirs.clear()
         else:
             os.unlink(path)
         return path
@@ -213,22 +236,43 @@ class _Unpacker:
             self._device(member, parts)
 
     def _write_file(self, tar: tarfile.TarFile, member: tarfile.TarInfo, path: str) -> None:
-        src = tar.extractfile(member)
-        if src is None:  # pragma: no cover - isreg() members always have data
-            return
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
         fd = os.open(path, flags, 0o600)
         try:
-            written = 0
-            while chunk := src.read(_CHUNK):
-                _write_all(fd, chunk)
-                written += len(chunk)
-            if written != member.size:
-                raise tarfile.ReadError("unexpected end of data")
+            if not self._copy_range(tar, member, fd):
+                src = tar.extractfile(member)
+                written = 0
+                while src is not None and (chunk := src.read(_CHUNK)):
+                    _write_all(fd, chunk)
+                    written += len(chunk)
+                if written != member.size:
+                    raise tarfile.ReadError("unexpected end of data")
         finally:
             os.close(fd)
         self.size += member.size
         self._metadata(path, member)
+
+    def _copy_range(self, tar: tarfile.TarFile, member: tarfile.TarInfo, fd: int) -> bool:
+        """Copy a plain member's bytes in the kernel (copy_file_range) straight from the
+        layer file; False when that does not apply (a stream, sparse member, old kernel)."""
+        if self.src_fd is None or member.issparse() or member.size == 0:
+            return member.size == 0 and not member.issparse()
+        offset, left = member.offset_data, member.size  # absolute: tarfile counts from the file start
+        if offset + left > self.src_size:
+            raise tarfile.ReadError("unexpected end of data")
+        try:
+            while left:
+                n = os.copy_file_range(self.src_fd, fd, min(left, 1 << 30), offset)
+                if n == 0:
+                    raise tarfile.ReadError("unexpected end of data")
+                offset += n
+                left -= n
+        except OSError as exc:
+            if exc.errno in (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.EINVAL) and left == member.size:
+                self.src_fd = None  # fall back to reading, for the rest of the layer too
+                return False
+            raise
+        return True
 
     def _hardlink(self, member: tarfile.TarInfo, parts: list[str]) -> None:
         name = member.name

@@ -18,6 +18,16 @@ the same whatever the backend, from state.json, /proc and the cgroups.
 ``RuntimeState.oom_killed`` says the kernel's OOM killer struck in the
 container (Docker's ``OOMKilled``); ``paused`` that it is frozen.
 
+Terminals. ``exec_interactive(..., tty=True)`` gives the exec'd program a new
+pty and relays it on the caller's fds 0/1 (raw mode when fd 0 is a tty). A
+container whose spec has ``process.terminal: true`` (``tty: true``) gets a
+pty as stdin/stdout/stderr from its shim, which logs the output as the
+``stdout`` stream and listens on ``attach_socket(id, run_root)``
+(``<run_root>/<id>/attach.sock``, a unix stream socket): every connected
+client receives the terminal's output from then on, and whatever a client
+sends is typed into the terminal (``run -i``/``attach``); closing the
+connection detaches. Only the builtin backend has terminals so far.
+
 and the OCI command-line verbs on top of them: ``create``, ``start``,
 ``state``, ``kill``, ``delete``.
 
@@ -57,11 +67,10 @@ from composer.runtime.state import (
 
 __all__ = [
     "RuntimeState",
+    "attach_socket",
     "container_processes",
     "container_state",
     "container_stats",
-    "pause_container",
-    "resume_container",
     "create",
     "delete",
     "delete_container",
@@ -69,6 +78,9 @@ __all__ = [
     "exec_interactive",
     "kill",
     "kill_container",
+    "list_containers",
+    "pause_container",
+    "resume_container",
     "start",
     "start_container",
     "state",
@@ -94,6 +106,10 @@ def exec_interactive(container_id: str, run_root: Path, argv: Sequence[str], **k
     return execute.exec_interactive(container_id, run_root, argv, **kwargs)
 
 
+#: how start_container runs the shim: "fork" the caller's warm interpreter (no
+#: interpreter start-up: a container runs in milliseconds) or "spawn" a fresh
+#: ``python -m composer.runtime.shim`` (small, independent of the caller's memory)
+SHIM_MODE = "fork"
 START_TIMEOUT = 10.0
 SHIM_EXIT_TIMEOUT = 5.0
 EXEC_FIFO = "exec.fifo"
@@ -109,8 +125,11 @@ def start_container(
     *,
     cleanup_mounts: Sequence[Path] = (),
     backend: str = "builtin",
+    shim_mode: str | None = None,
 ) -> RuntimeState:
     """Run the bundle under a detached shim; returns once the user's program is exec'd.
+
+    ``shim_mode`` is ``"fork"`` or ``"spawn"`` (default ``SHIM_MODE``): see there.
 
     Raises ``ContainerStartError`` with the init's message (``exec: "x":
     executable file not found in $PATH``, ``mount ... on /data: ...``) if it
@@ -120,7 +139,35 @@ def start_container(
     from composer.runtime import backends
 
     backends.check(backend)
-    return _spawn(container_id, bundle, run_root, log_path, cleanup_mounts, exec_fifo=False, backend=backend)
+    return _spawn(
+        container_id, bundle, run_root, log_path, cleanup_mounts,
+        exec_fifo=False, backend=backend, mode=shim_mode or SHIM_MODE,
+    )  # fmt: skip
+
+
+def list_containers(run_root: Path) -> list[tuple[RuntimeState, str]]:
+    """Every container the runtime knows under ``run_root``, with its creation time, by id."""
+    out: list[tuple[RuntimeState, str]] = []
+    try:
+        names = sorted(os.listdir(run_root))
+    except FileNotFoundError:
+        return out
+    for name in names:
+        if name.startswith("."):
+            continue  # the runtime's caches (.seccomp)
+        record = read_record(Path(run_root) / name) if (Path(run_root) / name).is_dir() else None
+        current = container_state(name, run_root) if record is not None else None
+        if record is not None and current is not None:
+            out.append((current, record.created_at or ""))
+    return out
+
+
+def attach_socket(container_id: str, run_root: Path) -> Path | None:
+    """The attach socket of a running terminal container (see the module docstring), else None."""
+    record = _record(container_id, run_root)
+    if not record.terminal_socket or record.status != "running":
+        return None
+    return Path(record.terminal_socket)
 
 
 def pause_container(container_id: str, run_root: Path) -> None:
@@ -166,6 +213,12 @@ def container_processes(container_id: str, run_root: Path) -> list[dict[str, Any
     if not pids:
         pids = [record.pid]
     return processes(pids, first=record.pid)
+
+
+def signal_process(pid: int, sig: int) -> None:
+    """Send ``sig`` to one process (``kill --all``); gone already is fine."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, sig)
 
 
 def _running_cgroup(container_id: str, run_root: Path, verb: str) -> Any:
@@ -227,6 +280,8 @@ def kill_container(container_id: str, run_root: Path, sig: int) -> None:
         pass
     finally:
         os.close(pidfd)
+    if sig == signal.SIGKILL:
+        _thaw(record)  # a frozen process cannot die (runc kill does the same)
 
 
 def stop_container(
@@ -243,6 +298,7 @@ def stop_container(
         try:
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(pidfd, sig)
+            _thaw(record)  # as docker stop: a paused container gets the signal, then runs to act on it
             if not _wait_fd(pidfd, timeout):
                 with contextlib.suppress(ProcessLookupError):
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
@@ -339,6 +395,7 @@ def _spawn(
     *,
     exec_fifo: bool,
     backend: str = "builtin",
+    mode: str = "spawn",
 ) -> RuntimeState:
     directory = _fresh_dir(container_id, run_root)
     bundle = Path(bundle).resolve()
@@ -359,6 +416,17 @@ def _spawn(
     report_r, report_w = os.pipe()
     try:
         cmd += ["--sync-fd", str(report_w)]
+        if mode == "fork":
+            from composer.runtime import shim as shim_module
+
+            child = os.fork()
+            if child == 0:
+                shim_module.forked(cmd[4:], report_w)
+            os.close(report_w)
+            report_w = -1
+            os.waitpid(child, 0)  # it forks the shim and exits at once
+            report = _read_report(report_r, START_TIMEOUT)
+            return _started(container_id, run_root, report)
         try:
             shim = subprocess.Popen(
                 cmd,
@@ -403,6 +471,8 @@ def _started(container_id: str, run_root: Path, report: str | None) -> RuntimeSt
 
 def _fresh_dir(container_id: str, run_root: Path) -> Path:
     """``<run_root>/<id>``, new or left by a stopped run of the same container."""
+    if container_id.startswith("."):
+        raise RuntimeFailure(f"invalid container id {container_id!r}: it may not start with a dot")
     directory = container_dir(Path(run_root), container_id)
     directory.parent.mkdir(parents=True, exist_ok=True)
     try:
@@ -433,6 +503,14 @@ def _read_report(fd: int, timeout: float) -> str | None:
             return None
         data += chunk
     return data.split(b"\n", 1)[0].decode(errors="replace")
+
+
+def _thaw(record: Record) -> None:
+    if record.cgroup and _frozen(record):
+        from composer.runtime.cgroups import Cgroup
+
+        with contextlib.suppress(RuntimeFailure, OSError):
+            Cgroup(record.cgroup).thaw()
 
 
 def _frozen(record: Record) -> bool:

@@ -158,6 +158,12 @@ class Cgroup:
     # -- lifecycle ----------------------------------------------------------------
 
     def create(self) -> None:
+        """Make the group; one left by a dead container is reused only if empty."""
+        if self.pids():
+            raise RuntimeFailure(f"cgroup {self.dir('pids') or self.directories()[0]} is in use by another container")
+        with contextlib.suppress(RuntimeFailure, OSError):
+            if self.is_frozen():
+                self.thaw()
         for directory in self.directories():
             try:
                 directory.mkdir(parents=True, exist_ok=True)

@@ -20,17 +20,22 @@ CLOEXEC pipe.
 from __future__ import annotations
 
 import contextlib
+import fcntl  # imported here: the exec'd child runs after setns, where the host's modules are out of reach
 import os
 import selectors
 import signal
+import termios
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from composer.errors import ComposerError, ContainerNotFoundError, RuntimeFailure
-from composer.runtime import init, namespaces, process, syscalls
+from composer.runtime import init, namespaces, process, seccomp, syscalls
+from composer.runtime.capabilities import Capabilities
+from composer.runtime.cgroups import Cgroup
+from composer.runtime.seccomp import Seccomp
 from composer.runtime.spec import User, load_spec
 from composer.runtime.state import container_dir, is_alive, read_record
 
@@ -54,6 +59,12 @@ class _Target:
     user: User
     no_new_privileges: bool
     namespaces: tuple[tuple[str, str], ...]
+    capabilities: Capabilities | None = None
+    seccomp: Seccomp | None = None
+    cgroup: Cgroup | None = None
+    seccomp_cache: Path | None = None
+    seccomp_program: bytes | None = None
+    tty: bool = False
 
 
 def exec_container(
@@ -104,13 +115,21 @@ def exec_interactive(
     cwd: str | None = None,
     uid: int = 0,
     gid: int = 0,
+    tty: bool = False,
 ) -> int:
     """Run ``argv`` in the container on the caller's stdin/stdout/stderr; returns its exit code.
+
+    With ``tty`` (``exec -t``) the program gets a new pseudo-terminal as its
+    controlling terminal and stdio (its own session, as Docker's); this
+    process relays between the pty and its own fds 0 and 1, with fd 0 in raw
+    mode and the window size copied when it is a terminal.
 
     Raises ``process.ExecError`` (a ``ContainerStartError``, with ``exit_code``
     126 or 127) if the program could not be started.
     """
     target = _target(container_id, run_root, argv, env, cwd, User(uid=uid, gid=gid))
+    if tty:
+        return _exec_tty(target)
     joiner, pid_r, sync_r = _spawn(target, (0, 1, 2))
     _, status = os.waitpid(joiner, 0)
     os.close(pid_r)
@@ -118,6 +137,59 @@ def exec_interactive(
     if error is not None:
         raise process.ExecError(error[1], error[0])
     return _exit_code(status)
+
+
+def _exec_tty(target: _Target) -> int:
+    import tty as ttymod
+
+    master, slave = os.openpty()
+    os.set_inheritable(master, False)
+    with contextlib.suppress(OSError):
+        if os.isatty(0):
+            size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+    target = replace(target, tty=True)
+    joiner, pid_r, sync_r = _spawn(target, (slave, slave, slave), ours=(master,))
+    os.close(slave)
+    saved = None
+    if os.isatty(0):
+        saved = termios.tcgetattr(0)
+        ttymod.setraw(0)
+    try:
+        _relay(master)
+    finally:
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+        os.close(master)
+    _, status = os.waitpid(joiner, 0)
+    os.close(pid_r)
+    _, error = init.parse_sync(_read_available(sync_r))
+    if error is not None:
+        raise process.ExecError(error[1], error[0])
+    return _exit_code(status)
+
+
+def _relay(master: int) -> None:
+    """Copy fd 0 -> pty and pty -> fd 1 until the pty hangs up (the program and its children exited)."""
+    sel = selectors.DefaultSelector()
+    sel.register(master, selectors.EVENT_READ)
+    with contextlib.suppress(ValueError, OSError):
+        sel.register(0, selectors.EVENT_READ)
+    while True:
+        for key, _ in sel.select():
+            try:
+                data = os.read(key.fd, 65536)
+            except OSError:  # EIO: every holder of the pty's slave side is gone
+                data = b""
+            if key.fd == master:
+                if not data:
+                    sel.close()
+                    return
+                os.write(1, data)
+            elif data:
+                os.write(master, data)
+            else:
+                sel.unregister(0)  # stdin at EOF: the program keeps its terminal
 
 
 def _target(
@@ -135,6 +207,8 @@ def _target(
         raise RuntimeFailure(f"container {container_id} is not running")
     if not argv:
         raise RuntimeFailure("exec: no command given")
+    if record.cgroup and Cgroup(record.cgroup).is_frozen():
+        raise RuntimeFailure(f"container {container_id} is paused, unpause the container before exec")
     spec = load_spec(Path(record.bundle))
     kinds = [ns.type for ns in spec.namespaces]
     return _Target(
@@ -145,6 +219,10 @@ def _target(
         user=user,
         no_new_privileges=spec.process.no_new_privileges,
         namespaces=tuple(namespaces.namespace_files(record.pid, kinds)),
+        capabilities=spec.process.capabilities,
+        seccomp=spec.seccomp,
+        cgroup=Cgroup(record.cgroup) if record.cgroup else None,
+        seccomp_cache=Path(run_root) / ".seccomp",
     )
 
 
@@ -164,6 +242,9 @@ def _spawn(
         for _, fd in ns_fds:
             os.close(fd)
         raise RuntimeFailure.from_oserror("open", path, exc) from exc
+    if target.seccomp is not None:
+        seccomp.preload()  # dlopen here: a forked child of a threaded caller must not take the loader's lock
+        target = replace(target, seccomp_program=seccomp.compiled(target.seccomp, target.seccomp_cache))
     pid_r, pid_w = os.pipe()
     sync_r, sync_w = os.pipe()
     joiner = os.fork()
@@ -183,6 +264,8 @@ def _joiner(
 ) -> NoReturn:
     code = 126
     try:
+        if target.cgroup is not None:  # while the host's /sys/fs/cgroup is still in view
+            target.cgroup.join(os.getpid())
         for kind, fd in ns_fds:
             syscalls.setns(fd, syscalls.NAMESPACE_FLAGS[kind], f"{kind} namespace of pid {target.pid}")
         child = os.fork()
@@ -203,14 +286,20 @@ def _joiner(
 def _exec_child(target: _Target, stdio: tuple[int, int, int], sync_w: int) -> NoReturn:
     code = 126
     try:
+        if target.tty:
+            os.setsid()  # a session of its own, whose controlling terminal is the pty
         for number, fd in enumerate(stdio):
             if fd != number:
                 os.dup2(fd, number)
+        if target.tty:
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
         os.closerange(3, sync_w)
         os.closerange(sync_w + 1, 1 << 16)
         process.enter_cwd(target.cwd)
-        process.set_user(target.user)
-        process.exec_program(target.args, target.env, no_new_privileges=target.no_new_privileges)
+        nnp = target.no_new_privileges
+        program = target.seccomp_program if target.seccomp_program is not None else target.seccomp
+        process.drop_privileges(target.user, target.capabilities, program, no_new_privileges=nnp)
+        process.exec_program(target.args, target.env, no_new_privileges=nnp, profile=program)
     except process.ExecError as exc:
         code = exc.exit_code
         init.report_error(sync_w, code, str(exc))

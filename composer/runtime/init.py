@@ -20,7 +20,10 @@ leave only through ``os._exit`` so no interpreter cleanup runs twice.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
+import signal
+import termios
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NoReturn
@@ -31,6 +34,14 @@ from composer.runtime.cgroups import Cgroup
 from composer.runtime.spec import Spec
 
 READY = b"R\n"
+#: ``"true"``: a minimal init stays pid 1, forwards signals to the program and reaps
+#: orphans (``init: true``, Docker's tini); honoured by the builtin backend only
+INIT_ANNOTATION = "org.composer.init"
+#: what the init passes on to the program (SIGKILL and SIGSTOP cannot be caught)
+FORWARDED_SIGNALS = (
+    signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGQUIT, signal.SIGUSR1, signal.SIGUSR2,
+    signal.SIGWINCH, signal.SIGCONT, signal.SIGALRM,
+)
 
 
 @dataclass(frozen=True)
@@ -42,15 +53,19 @@ class InitPipes:
     sync: int  # errors (E ...) and readiness (R), EOF on exec
     pid: int  # the intermediate child reports the init's host pid here
     exec_fifo: str | None = None  # create/start: block here before exec
+    stdin: int | None = None  # None: /dev/null
+    terminal: bool = False  # stdin is a pty slave: make it the controlling terminal
 
 
-def fork_container(spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | None = None) -> int:
+def fork_container(
+    spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | None = None, seccomp_program: bytes | None = None
+) -> int:
     """Fork the intermediate child; returns its pid (the init's pid comes on ``pipes.pid``).
 
     The child joins ``cgroup`` before it unshares the cgroup namespace, so
     the container sees its own group as the root.
     """
-    if spec.seccomp is not None:
+    if spec.seccomp is not None and seccomp_program is None:
         seccomp.preload()  # dlopen while the host's /usr/lib is visible
     pid = os.fork()
     if pid:
@@ -62,7 +77,7 @@ def fork_container(spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | 
         namespaces.enter(spec.namespaces)
         init_pid = os.fork()
         if init_pid == 0:
-            container_init(spec, bundle, pipes)
+            container_init(spec, bundle, pipes, seccomp_program)
         os.write(pipes.pid, f"{init_pid}\n".encode())
         code = 0
     except ComposerError as exc:
@@ -73,7 +88,7 @@ def fork_container(spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | 
         os._exit(code)
 
 
-def container_init(spec: Spec, bundle: Path, pipes: InitPipes) -> NoReturn:
+def container_init(spec: Spec, bundle: Path, pipes: InitPipes, seccomp_program: bytes | None = None) -> NoReturn:
     """pid 1 of the container: set everything up, then exec (never returns)."""
     code = 1
     try:
@@ -95,8 +110,15 @@ def container_init(spec: Spec, bundle: Path, pipes: InitPipes) -> NoReturn:
         process.set_rlimits(proc.rlimits)
         if fifo is not None:
             _wait_for_start(pipes.sync, fifo)
-        process.drop_privileges(proc.user, proc.capabilities, spec.seccomp, no_new_privileges=proc.no_new_privileges)
-        process.exec_program(proc.args, proc.env, no_new_privileges=proc.no_new_privileges, profile=spec.seccomp)
+        program = seccomp_program if seccomp_program is not None and spec.seccomp is not None else spec.seccomp
+        nnp = proc.no_new_privileges
+        process.drop_privileges(proc.user, proc.capabilities, program, no_new_privileges=nnp)
+        if spec.annotations.get(INIT_ANNOTATION) == "true":
+            child = os.fork()
+            if child != 0:
+                os.close(pipes.sync)  # the program holds it: EOF comes with its exec
+                reaper(child)
+        process.exec_program(proc.args, proc.env, no_new_privileges=nnp, profile=program)
     except process.ExecError as exc:
         code = exc.exit_code
         report_error(pipes.sync, code, str(exc))
@@ -104,6 +126,33 @@ def container_init(spec: Spec, bundle: Path, pipes: InitPipes) -> NoReturn:
         report_error(pipes.sync, code, str(exc))
     except BaseException as exc:
         report_error(pipes.sync, code, f"runtime internal error: {type(exc).__name__}: {exc}")
+    os._exit(code)
+
+
+def reaper(child: int) -> NoReturn:
+    """pid 1 for ``init: true``: forward signals to the program ``child``, reap every child.
+
+    Exits with the program's status (128+signal if it was killed), as tini
+    does, once the program itself has exited; orphans re-parented to pid 1
+    are reaped as they die. The kernel kills what is left when pid 1 exits.
+    """
+    code = 1
+    try:
+
+        def forward(sig: int, _frame: object) -> None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, sig)
+
+        for sig in FORWARDED_SIGNALS:
+            signal.signal(sig, forward)
+        while True:
+            pid, status = os.wait()
+            if pid == child:
+                code = os.waitstatus_to_exitcode(status)
+                code = 128 - code if code < 0 else code
+                break
+    except BaseException:
+        code = 1
     os._exit(code)
 
 
@@ -127,9 +176,15 @@ def parse_sync(data: bytes) -> tuple[bool, tuple[int, str] | None]:
 
 
 def _setup_stdio(pipes: InitPipes) -> None:
-    devnull = os.open("/dev/null", os.O_RDONLY)
-    os.dup2(devnull, 0)
-    os.close(devnull)
+    if pipes.stdin is not None:
+        os.dup2(pipes.stdin, 0)
+    else:
+        devnull = os.open("/dev/null", os.O_RDONLY)
+        os.dup2(devnull, 0)
+        os.close(devnull)
+    if pipes.terminal:
+        os.setsid()  # a new session whose controlling terminal is the pty, as runc's console
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     os.dup2(pipes.stdout, 1)
     os.dup2(pipes.stderr, 2)
     # every other descriptor is CLOEXEC except any the shim inherited by mistake

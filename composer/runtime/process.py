@@ -92,7 +92,7 @@ def set_user(user: User) -> None:
 
 
 def drop_privileges(
-    user: User, caps: Capabilities | None, profile: Seccomp | None, *, no_new_privileges: bool
+    user: User, caps: Capabilities | None, profile: Seccomp | bytes | None, *, no_new_privileges: bool
 ) -> None:
     """Seccomp (unless it must wait for no_new_privs), bounding set, user, capability sets.
 
@@ -140,7 +140,7 @@ def reset_signals() -> None:
 
 
 def exec_program(
-    args: Sequence[str], env: Sequence[str], *, no_new_privileges: bool = False, profile: Seccomp | None = None
+    args: Sequence[str], env: Sequence[str], *, no_new_privileges: bool = False, profile: Seccomp | bytes | None = None
 ) -> None:
     """Find and execve ``args``; returns only by raising ``ExecError``.
 

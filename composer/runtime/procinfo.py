@@ -10,12 +10,11 @@ from typing import Any
 
 def _user_names() -> dict[int, str]:
     names: dict[int, str] = {}
-    with contextlib.suppress(OSError):
-        with open("/etc/passwd") as f:
-            for line in f:
-                fields = line.split(":")
-                if len(fields) > 2 and fields[2].isdigit():
-                    names.setdefault(int(fields[2]), fields[0])
+    with contextlib.suppress(OSError), open("/etc/passwd") as f:
+        for line in f:
+            fields = line.split(":")
+            if len(fields) > 2 and fields[2].isdigit():
+                names.setdefault(int(fields[2]), fields[0])
     return names
 
 

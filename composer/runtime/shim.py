@@ -23,11 +23,14 @@ import errno
 import json
 import os
 import selectors
+import signal
+import socket
 import sys
 import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import NoReturn
 
 from composer.errors import ComposerError
 from composer.runtime import backends, cgroups, init, syscalls
@@ -36,6 +39,10 @@ from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
 
 DRAIN_SECONDS = 2.0
+#: a terminal container's attach socket, in its runtime directory
+ATTACH_SOCKET = "attach.sock"
+#: compiled seccomp programs, under the runtime's root (``<root>/.seccomp``)
+SECCOMP_CACHE = ".seccomp"
 
 
 class Shim:
@@ -49,6 +56,9 @@ class Shim:
         self.cleanup_mounts: list[str] = args.cleanup_mount or []
         self.backend: str = args.backend
         self.external_cmd: list[str] | None = None
+        self.terminal: int | None = None
+        self.clients: dict[int, socket.socket] = {}
+        self.listener: socket.socket | None = None
         record = read_record(self.directory) or Record(id=args.id, status="created", bundle=str(self.bundle))
         self.record = replace(record, shim_pid=os.getpid(), shim_start=proc_start_time(os.getpid()) or 0)
         write_record(self.directory, self.record)
@@ -90,17 +100,32 @@ class Shim:
             log.close()
 
     def supervise(self, spec: Spec, log: JsonLog) -> None:
-        out_r, out_w = os.pipe()
-        err_r, err_w = os.pipe()
         sync_r, sync_w = os.pipe()
         pid_r, pid_w = os.pipe()
-        pipes = init.InitPipes(out_w, err_w, sync_w, pid_w, self.exec_fifo)
+        listener: socket.socket | None = None
+        err_r: int | None
+        if spec.process.terminal:
+            # one pty: the container's stdin, stdout and stderr (Docker logs a tty as "stdout")
+            out_r, out_w = os.openpty()
+            os.set_inheritable(out_r, False)
+            err_r, err_w = None, out_w
+            pipes = init.InitPipes(out_w, out_w, sync_w, pid_w, self.exec_fifo, stdin=out_w, terminal=True)
+            listener = self.attach_socket()
+        else:
+            out_r, out_w = os.pipe()
+            err_r, err_w = os.pipe()
+            pipes = init.InitPipes(out_w, err_w, sync_w, pid_w, self.exec_fifo)
         self.cgroup = cgroups.Cgroup.for_path(spec.cgroups_path or cgroups.default_path(self.record.id))
         self.update(cgroup=self.cgroup.to_record())
         self.cgroup.create()
         self.cgroup.apply(spec.resources)
-        middle = init.fork_container(spec, self.bundle, pipes, self.cgroup)
-        for fd in (out_w, err_w, sync_w, pid_w):
+        program = None
+        if spec.seccomp is not None:
+            from composer.runtime import seccomp
+
+            program = seccomp.compiled(spec.seccomp, self.directory.parent / SECCOMP_CACHE)
+        middle = init.fork_container(spec, self.bundle, pipes, self.cgroup, program)
+        for fd in {out_w, err_w, sync_w, pid_w}:
             os.close(fd)
         pid = _read_pid(pid_r)
         os.close(pid_r)
@@ -110,8 +135,20 @@ class Shim:
             self.fail(error[1] if error else "container init failed to start", error[0] if error else 1)
             return
         self.update(pid=pid, pid_start=proc_start_time(pid) or 0)
-        status = self.watch(pid, log, out_r, err_r, sync_r)
+        status = self.watch(pid, log, out_r, err_r, sync_r, listener)
         self.finish(status)
+
+    def attach_socket(self) -> socket.socket:
+        """``<dir>/attach.sock``: each client gets the terminal's output, and what it sends is typed in."""
+        path = self.directory / ATTACH_SOCKET
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(str(path))
+        listener.listen(8)
+        listener.setblocking(False)
+        self.update(terminal_socket=str(path))
+        return listener
 
     def supervise_external(self, spec: Spec, log: JsonLog) -> None:
         """The same supervision with crun or runc making the container (see ``backends``)."""
@@ -162,12 +199,24 @@ class Shim:
         status_code = self.watch(pid, log, out_r, err_r, sync_r)
         self.finish(status_code)
 
-    def watch(self, pid: int, log: JsonLog, out_r: int, err_r: int, sync_r: int) -> int:
-        """Copy output and follow the sync pipe until the init exits; returns its exit code."""
+    def watch(
+        self, pid: int, log: JsonLog, out_r: int, err_r: int | None, sync_r: int, listener: socket.socket | None = None
+    ) -> int:
+        """Copy output and follow the sync pipe until the init exits; returns its exit code.
+
+        With a terminal, ``out_r`` is the pty master and ``listener`` the attach socket.
+        """
         sel = selectors.DefaultSelector()
-        streams = {out_r: LineSplitter(log, "stdout"), err_r: LineSplitter(log, "stderr")}
-        for fd in (out_r, err_r, sync_r):
+        streams = {out_r: LineSplitter(log, "stdout")}
+        if err_r is not None:
+            streams[err_r] = LineSplitter(log, "stderr")
+        for fd in (*streams, sync_r):
             sel.register(fd, selectors.EVENT_READ)
+        self.terminal = out_r if listener is not None else None
+        self.clients = {}
+        self.listener = listener
+        if listener is not None:
+            sel.register(listener.fileno(), selectors.EVENT_READ)
         pidfd = os.pidfd_open(pid)
         sel.register(pidfd, selectors.EVENT_READ)
         self.sync_data = b""
@@ -183,6 +232,7 @@ class Shim:
             _reap_others(pid)
         sel.unregister(pidfd)
         os.close(pidfd)
+        self._close_attach(sel)
         deadline = time.monotonic() + DRAIN_SECONDS
         while sel.get_map() and time.monotonic() < deadline:
             for key, _ in sel.select(timeout=max(0.0, deadline - time.monotonic())):
@@ -195,8 +245,52 @@ class Shim:
         sel.close()
         return exit_code
 
+    def _close_attach(self, sel: selectors.BaseSelector) -> None:
+        for fd, client in list(self.clients.items()):
+            sel.unregister(fd)
+            client.close()
+        self.clients = {}
+        listener = self.listener
+        if listener is not None:
+            sel.unregister(listener.fileno())
+            listener.close()
+            self.listener = None
+
+    def _attach_event(self, sel: selectors.BaseSelector, fd: int) -> bool:
+        """Accept a client or type what it sent; False if ``fd`` is not the attach socket's."""
+        if self.listener is not None and fd == self.listener.fileno():
+            with contextlib.suppress(BlockingIOError):
+                accepted, _ = self.listener.accept()
+                self.clients[accepted.fileno()] = accepted
+                sel.register(accepted.fileno(), selectors.EVENT_READ)
+            return True
+        client = self.clients.get(fd)
+        if client is None:
+            return False
+        try:
+            data = client.recv(65536)
+        except OSError:
+            data = b""
+        if data and self.terminal is not None:
+            with contextlib.suppress(OSError):
+                os.write(self.terminal, data)
+        elif not data:
+            sel.unregister(fd)
+            client.close()
+            del self.clients[fd]
+        return True
+
     def _readable(self, sel: selectors.BaseSelector, fd: int, sync_r: int, streams: dict[int, LineSplitter]) -> None:
-        data = os.read(fd, 65536)
+        if self._attach_event(sel, fd):
+            return
+        try:
+            data = os.read(fd, 65536)
+        except OSError:  # EIO from a pty master once every holder of the slave is gone
+            data = b""
+        if fd == self.terminal and data:
+            for client in list(self.clients.values()):
+                with contextlib.suppress(OSError):
+                    client.sendall(data)
         if fd == sync_r:
             self.sync_data += data
             ready, error = init.parse_sync(self.sync_data)
@@ -318,6 +412,42 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.set_inheritable(args.sync_fd, False)
     if os.fork():
         os._exit(0)  # the caller reaps this one; the grandchild is re-parented
+    return serve(args)
+
+
+def forked(argv: Sequence[str], keep_fd: int) -> NoReturn:
+    """The shim in a fork of the caller (``api`` in-process start): detach, then ``serve``.
+
+    Runs in the child of ``os.fork()`` from a warm interpreter that may have
+    threads, sockets and lock files: it starts a new session, forks once more
+    (the caller reaps the first child), puts /dev/null on stdio, closes every
+    descriptor but ``keep_fd`` (a shim must not hold the caller's listening
+    sockets or flocks), resets signal handling, and never returns.
+    """
+    code = 0
+    try:
+        os.setsid()
+        if os.fork():
+            os._exit(0)
+        devnull = os.open("/dev/null", os.O_RDWR)
+        for fd in (0, 1, 2):
+            os.dup2(devnull, fd)
+        os.closerange(3, keep_fd)
+        os.closerange(keep_fd + 1, 1 << 16)
+        with contextlib.suppress(ValueError, OSError):
+            signal.set_wakeup_fd(-1)
+        for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
+            with contextlib.suppress(ValueError, OSError):
+                signal.signal(sig, signal.SIG_DFL)
+        os.chdir("/")
+        serve(parse_args(argv))
+    except BaseException:
+        code = 1
+    finally:
+        os._exit(code)
+
+
+def serve(args: argparse.Namespace) -> int:
     shim: Shim | None = None
     try:
         shim = Shim(args)

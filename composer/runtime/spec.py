@@ -5,7 +5,7 @@ JSON, ``parse_spec`` checks the parts this runtime acts on and turns them into
 frozen dataclasses, so the init code never handles untyped dicts. Errors name
 the key path (``process.args: ...``) as the Compose loader does. Unknown keys
 are ignored, as runc ignores them; keys that matter but are not supported yet
-(``process.terminal: true``) are refused with a clear message.
+(user namespaces) are refused with a clear message.
 """
 
 from __future__ import annotations

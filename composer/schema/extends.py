@@ -19,14 +19,21 @@ LoadFile = Callable[[Path, Path], dict[str, Any]]
 
 
 def resolve_extends(
-    services: dict[str, Any], path: Path, load_file: LoadFile, source: str
+    services: dict[str, Any],
+    path: Path,
+    load_file: LoadFile,
+    source: str,
+    tagged: Callable[[], bool] = lambda: True,
 ) -> dict[str, Any]:
-    resolver = _Resolver(load_file, source)
+    """``tagged()``: a file read so far used ``!reset``/``!override`` (else no stripping)."""
+    resolver = _Resolver(load_file, source, tagged)
     return {name: resolver.service(name, services, path, ()) for name in services}
 
 
 class _Resolver:
-    def __init__(self, load_file: LoadFile, source: str) -> None:
+    def __init__(self, load_file: LoadFile, source: str, tagged: Callable[[], bool]) -> None:
+        self.tagged = False
+        self.files_tagged = tagged
         self.load_file = load_file
         self.source = source
         self.files: dict[Path, dict[str, Any]] = {}
@@ -60,8 +67,10 @@ class _Resolver:
             )
         base = self.service(base_name, base_services, base_path, (*chain, here))
         local = {k: v for k, v in spec.items() if k != "extends"}
-        merged = merge(strip_tags({k: v for k, v in base.items() if k != "extends"}), local, f"services.{name}")
-        result: dict[str, Any] = strip_tags(merged)
+        base = {k: v for k, v in base.items() if k != "extends"}
+        tagged = self.tagged or self.files_tagged()
+        merged = merge(strip_tags(base) if tagged else base, local, f"services.{name}")
+        result: dict[str, Any] = strip_tags(merged) if tagged else merged
         return result
 
     def _file(self, path: Path) -> dict[str, Any]:

@@ -30,17 +30,28 @@ class Interpolator:
 
     def tree(self, value: Any, loc: Loc) -> Any:
         """Interpolate every string value of a YAML tree (returns a new tree)."""
+        return self._tree(value, loc, ())
+
+    def _tree(self, value: Any, loc: Loc, path: tuple[str | int, ...]) -> Any:
+        # the Loc of a value is built only for strings with a ``$`` (big files are mostly without)
         if isinstance(value, str):
-            return self.string(value, loc)
+            if "$" not in value:
+                return value
+            here = loc
+            for part in path:
+                here = here.item(part) if isinstance(part, int) else here.child(part)
+            return self.string(value, here)
         if isinstance(value, dict):
-            return {k: self.tree(v, loc.child(str(k))) for k, v in value.items()}
+            return {k: self._tree(v, loc, (*path, str(k))) for k, v in value.items()}
         if isinstance(value, list):
-            return [self.tree(v, loc.item(i)) for i, v in enumerate(value)]
+            return [self._tree(v, loc, (*path, i)) for i, v in enumerate(value)]
         if isinstance(value, Override):
-            return Override(self.tree(value.value, loc))
+            return Override(self._tree(value.value, loc, path))
         return value
 
     def string(self, text: str, loc: Loc) -> str:
+        if "$" not in text:
+            return text
         out: list[str] = []
         i, n = 0, len(text)
         while i < n:

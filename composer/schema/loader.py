@@ -18,7 +18,12 @@ from composer.schema.checks import check_project
 from composer.schema.cycles import find_cycle
 from composer.schema.dotenv import read_dotenv
 from composer.schema.extends import resolve_extends
-from composer.schema.files import display_name, find_compose_file, parse_yaml, read_compose_text
+from composer.schema.files import (
+    display_name,
+    find_compose_file,
+    parse_yaml_tagged,
+    read_compose_text,
+)
 from composer.schema.finish import build_project, finish_services
 from composer.schema.interpolate import Interpolator
 from composer.schema.location import Loc, Marks
@@ -46,7 +51,7 @@ def load_project(options: ProjectOptions) -> Project:
     environ = project_environment(options, project_dir)
     loader = _FileLoader(options, environ)
     docs = [loader.load(path, project_dir, ()) for path in files]
-    merged = merge_files(docs)
+    merged = merge_files(docs, strip=loader.tagged)
     name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
     enabled = _profiles(options, environ)
     services, disabled = _apply_profiles(merged.get("services") or {}, enabled, options.services)
@@ -72,6 +77,7 @@ class _FileLoader:
         self.environ = environ
         self.interpolator = Interpolator(environ)
         self.warnings: list[str] = []
+        self.tagged = False  # any !reset/!override seen: tags must be stripped after merges
 
     def load(
         self,
@@ -87,7 +93,8 @@ class _FileLoader:
         source = display_name(path, self.options.working_dir)
         text = read_compose_text(path, source)
         loc = Loc(source, marks=Marks(text))
-        raw = parse_yaml(text, source)
+        raw, tagged = parse_yaml_tagged(text, source)
+        self.tagged = self.tagged or tagged
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
         ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths)
@@ -100,7 +107,11 @@ class _FileLoader:
             self._include(doc, include, (*chain, path), source)
         if doc.get("services"):
             doc["services"] = resolve_extends(
-                doc["services"], path, lambda p, d: self.load_plain(p, d, interpolator), source
+                doc["services"],
+                path,
+                lambda p, d: self.load_plain(p, d, interpolator),
+                source,
+                lambda: self.tagged,
             )
         return doc
 
@@ -109,7 +120,8 @@ class _FileLoader:
         source = display_name(path, self.options.working_dir)
         text = read_compose_text(path, source)
         loc = Loc(source, marks=Marks(text))
-        raw = parse_yaml(text, source)
+        raw, tagged = parse_yaml_tagged(text, source)
+        self.tagged = self.tagged or tagged
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
         return canonical_file(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths))
@@ -128,7 +140,7 @@ class _FileLoader:
             extra = read_dotenv(default_env, self.environ)
             environ = {**extra, **self.environ}
         interpolator = Interpolator(environ)
-        included = merge_files([self.load(p, base, chain, interpolator) for p in paths])
+        included = merge_files([self.load(p, base, chain, interpolator) for p in paths], self.tagged)
         self.warnings.extend(w for w in interpolator.warnings if w not in self.warnings)
         for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
             for key, value in (included.get(section) or {}).items():
@@ -141,10 +153,13 @@ class _FileLoader:
 
 
 def project_environment(options: ProjectOptions, project_dir: Path) -> dict[str, str]:
-    """The shell environment wins over ``--env-file`` files (or the project's ``.env``)."""
+    """The shell environment wins over ``--env-file`` files (else COMPOSE_ENV_FILES, else ``.env``)."""
     values: dict[str, str] = {}
-    if options.env_files:
-        for env_file in options.env_files:
+    env_files = list(options.env_files)
+    if not env_files and options.environ.get("COMPOSE_ENV_FILES"):
+        env_files = [Path(p) for p in options.environ["COMPOSE_ENV_FILES"].split(",") if p]
+    if env_files:
+        for env_file in env_files:
             path = options.working_dir / env_file
             values.update(read_dotenv(path, {**values, **options.environ}, required=True))
     else:

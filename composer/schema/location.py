@@ -28,9 +28,9 @@ class Marks:
 
         if self._root is None and not self._failed:
             try:
-                from composer.schema.files import _Loader
+                from composer.schema.files import Loader
 
-                self._root = yaml.compose(self.text, Loader=_Loader)  # noqa: S506 - a SafeLoader
+                self._root = yaml.compose(self.text, Loader=Loader)
             except yaml.YAMLError:
                 self._failed = True
         node = self._root

@@ -63,10 +63,13 @@ SEQUENCES: dict[str, Key | str] = {
 MAPPINGS_REPLACED = ("services.*.ulimits.*",)
 
 
-def merge_files(docs: list[dict[str, Any]]) -> dict[str, Any]:
+def merge_files(docs: list[dict[str, Any]], strip: bool = True) -> dict[str, Any]:
+    """Merge in order; ``strip=False`` skips the tag clean-up when no file had tags."""
     merged: dict[str, Any] = {}
     for doc in docs:
         merged = merge(merged, doc, "")
+    if not strip:
+        return merged
     result: dict[str, Any] = strip_tags(merged)
     return result
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Fmt:
@@ -62,7 +62,7 @@ class ServiceVolume(_Frozen):
     bind_propagation: str | None = None
     bind_create_host_path: bool = False
     bind_recursive: str | None = None
-    volume_labels: dict[str, str] = {}
+    volume_labels: dict[str, str] = Field(default_factory=dict)
     volume_nocopy: bool = False
     volume_subpath: str | None = None
     tmpfs_size: int | None = None
@@ -89,11 +89,11 @@ class Device(_Frozen):
 class DeviceRequest(_Frozen):
     """``gpus:`` and ``deploy.resources.*.devices``; ``count`` -1 means all."""
 
-    capabilities: list[str] = []
+    capabilities: list[str] = Field(default_factory=list)
     driver: str | None = None
     count: int | None = None
-    device_ids: list[str] = []
-    options: dict[str, str] = {}
+    device_ids: list[str] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class Ulimit(_Frozen):
@@ -118,7 +118,7 @@ class DependsOn(_Frozen):
 class Healthcheck(_Frozen):
     """``None`` durations and retries mean "the engine's default" (30s, 30s, 0s, 5s, 3)."""
 
-    test: list[str] = []
+    test: list[str] = Field(default_factory=list)
     timeout: Duration | None = None
     interval: Duration | None = None
     retries: int | None = None
@@ -128,13 +128,13 @@ class Healthcheck(_Frozen):
 
 
 class ServiceNetwork(_Frozen):
-    aliases: list[str] = []
-    driver_opts: dict[str, str] = {}
+    aliases: list[str] = Field(default_factory=list)
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     gw_priority: int | None = None
     interface_name: str | None = None
     ipv4_address: str | None = None
     ipv6_address: str | None = None
-    link_local_ips: list[str] = []
+    link_local_ips: list[str] = Field(default_factory=list)
     mac_address: str | None = None
     priority: int | None = None
 
@@ -146,27 +146,27 @@ class Build(_Frozen):
     context: str = "."
     dockerfile: str | None = None
     dockerfile_inline: str | None = None
-    entitlements: list[str] = []
-    args: dict[str, str | None] = {}
+    entitlements: list[str] = Field(default_factory=list)
+    args: dict[str, str | None] = Field(default_factory=dict)
     provenance: str | None = None
     sbom: str | None = None
-    ssh: list[str] = []
-    labels: dict[str, str] = {}
-    cache_from: list[str] = []
-    cache_to: list[str] = []
+    ssh: list[str] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    cache_from: list[str] = Field(default_factory=list)
+    cache_to: list[str] = Field(default_factory=list)
     no_cache: bool = False
-    no_cache_filter: list[str] = []
-    additional_contexts: dict[str, str] = {}
+    no_cache_filter: list[str] = Field(default_factory=list)
+    additional_contexts: dict[str, str] = Field(default_factory=dict)
     pull: bool = False
-    extra_hosts: list[str] = []
+    extra_hosts: list[str] = Field(default_factory=list)
     isolation: str | None = None
     network: str | None = None
     target: str | None = None
-    secrets: list[FileReference] = []
+    secrets: list[FileReference] = Field(default_factory=list)
     shm_size: Bytes | None = None
-    tags: list[str] = []
-    ulimits: dict[str, Ulimit] = {}
-    platforms: list[str] = []
+    tags: list[str] = Field(default_factory=list)
+    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
+    platforms: list[str] = Field(default_factory=list)
     privileged: bool = False
 
 
@@ -191,8 +191,8 @@ class Resource(_Frozen):
     cpus: float | None = None
     memory: Bytes | None = None
     pids: int | None = None
-    devices: list[DeviceRequest] = []
-    generic_resources: list[GenericResource] = []
+    devices: list[DeviceRequest] = Field(default_factory=list)
+    generic_resources: list[GenericResource] = Field(default_factory=list)
 
 
 class Resources(_Frozen):
@@ -208,7 +208,7 @@ class RestartPolicy(_Frozen):
 
 
 class Placement(_Frozen):
-    constraints: list[str] = []
+    constraints: list[str] = Field(default_factory=list)
     preferences: list[str] = []  # the ``spread`` values
     max_replicas_per_node: int | None = None
 
@@ -216,7 +216,7 @@ class Placement(_Frozen):
 class Deploy(_Frozen):
     mode: str | None = None
     replicas: int | None = None
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     update_config: UpdateConfig | None = None
     rollback_config: UpdateConfig | None = None
     resources: Resources = Resources()
@@ -230,7 +230,7 @@ class Deploy(_Frozen):
 
 class Logging(_Frozen):
     driver: str | None = None
-    options: dict[str, str] = {}
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class BlkioDevice(_Frozen):
@@ -243,11 +243,11 @@ class BlkioDevice(_Frozen):
 
 class BlkioConfig(_Frozen):
     weight: int | None = None
-    weight_device: list[BlkioDevice] = []
-    device_read_bps: list[BlkioDevice] = []
-    device_read_iops: list[BlkioDevice] = []
-    device_write_bps: list[BlkioDevice] = []
-    device_write_iops: list[BlkioDevice] = []
+    weight_device: list[BlkioDevice] = Field(default_factory=list)
+    device_read_bps: list[BlkioDevice] = Field(default_factory=list)
+    device_read_iops: list[BlkioDevice] = Field(default_factory=list)
+    device_write_bps: list[BlkioDevice] = Field(default_factory=list)
+    device_write_iops: list[BlkioDevice] = Field(default_factory=list)
 
 
 class CredentialSpec(_Frozen):
@@ -261,7 +261,7 @@ class ServiceHook(_Frozen):
     user: str | None = None
     privileged: bool = False
     working_dir: str | None = None
-    environment: dict[str, str | None] = {}
+    environment: dict[str, str | None] = Field(default_factory=dict)
 
 
 class WatchRule(_Frozen):
@@ -269,18 +269,18 @@ class WatchRule(_Frozen):
     action: str
     target: str | None = None
     exec: ServiceHook = ServiceHook()
-    include: list[str] = []
-    ignore: list[str] = []
+    include: list[str] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list)
     initial_sync: bool = False
 
 
 class Develop(_Frozen):
-    watch: list[WatchRule] = []
+    watch: list[WatchRule] = Field(default_factory=list)
 
 
 class Provider(_Frozen):
     type: str
-    options: dict[str, list[str]] = {}
+    options: dict[str, list[str]] = Field(default_factory=dict)
 
 
 class ServiceModel(_Frozen):
@@ -305,14 +305,14 @@ class Service(_Frozen):
     )
 
     name: str
-    profiles: list[str] = []
-    annotations: dict[str, str] = {}
+    profiles: list[str] = Field(default_factory=list)
+    annotations: dict[str, str] = Field(default_factory=dict)
     attach: bool | None = None
     build: Build | None = None
     develop: Develop | None = None
     blkio_config: BlkioConfig | None = None
-    cap_add: list[str] = []
-    cap_drop: list[str] = []
+    cap_add: list[str] = Field(default_factory=list)
+    cap_drop: list[str] = Field(default_factory=list)
     cgroup_parent: str | None = None
     cgroup: str | None = None
     cpu_count: int | None = None
@@ -325,42 +325,42 @@ class Service(_Frozen):
     cpuset: str | None = None
     cpu_shares: int | None = None
     command: list[str] | None = None
-    configs: list[FileReference] = []
+    configs: list[FileReference] = Field(default_factory=list)
     container_name: str | None = None
     credential_spec: CredentialSpec | None = None
-    depends_on: dict[str, DependsOn] = {}
+    depends_on: dict[str, DependsOn] = Field(default_factory=dict)
     deploy: Deploy | None = None
-    device_cgroup_rules: list[str] = []
-    devices: list[Device] = []
-    dns: list[str] = []
-    dns_opt: list[str] = []
-    dns_search: list[str] = []
+    device_cgroup_rules: list[str] = Field(default_factory=list)
+    devices: list[Device] = Field(default_factory=list)
+    dns: list[str] = Field(default_factory=list)
+    dns_opt: list[str] = Field(default_factory=list)
+    dns_search: list[str] = Field(default_factory=list)
     domainname: str | None = None
     entrypoint: list[str] | None = None
     provider: Provider | None = None
-    environment: dict[str, str | None] = {}
-    env_file: list[EnvFile] = []
-    expose: list[str] = []
-    external_links: list[str] = []
+    environment: dict[str, str | None] = Field(default_factory=dict)
+    env_file: list[EnvFile] = Field(default_factory=list)
+    expose: list[str] = Field(default_factory=list)
+    external_links: list[str] = Field(default_factory=list)
     extra_hosts: list[str] = []  # "host=ip", one entry per address, as Docker prints
-    group_add: list[str] = []
-    gpus: list[DeviceRequest] = []
+    group_add: list[str] = Field(default_factory=list)
+    gpus: list[DeviceRequest] = Field(default_factory=list)
     hostname: str | None = None
     healthcheck: Healthcheck | None = None
     image: str | None = None
     init: bool | None = None
     ipc: str | None = None
     isolation: str | None = None
-    labels: dict[str, str] = {}
-    label_file: list[str] = []
-    links: list[str] = []
+    labels: dict[str, str] = Field(default_factory=dict)
+    label_file: list[str] = Field(default_factory=list)
+    links: list[str] = Field(default_factory=list)
     logging: Logging | None = None
     mem_limit: Bytes | None = None
     mem_reservation: Bytes | None = None
     memswap_limit: Bytes | None = None
     mem_swappiness: Bytes | None = None
     mac_address: str | None = None
-    models: dict[str, ServiceModel | None] = {}
+    models: dict[str, ServiceModel | None] = Field(default_factory=dict)
     network_mode: str | None = None
     networks: dict[str, ServiceNetwork | None] = {"default": None}
     oom_kill_disable: bool = False
@@ -368,7 +368,7 @@ class Service(_Frozen):
     pid: str | None = None
     pids_limit: int | None = None
     platform: str | None = None
-    ports: list[ServicePort] = []
+    ports: list[ServicePort] = Field(default_factory=list)
     privileged: bool = False
     pull_policy: str | None = None
     pull_refresh_after: str | None = None
@@ -376,27 +376,27 @@ class Service(_Frozen):
     restart: str | None = None
     runtime: str | None = None
     scale: int | None = None
-    secrets: list[FileReference] = []
-    security_opt: list[str] = []
+    secrets: list[FileReference] = Field(default_factory=list)
+    security_opt: list[str] = Field(default_factory=list)
     shm_size: Bytes | None = None
     stdin_open: bool = False
     stop_grace_period: Duration | None = None
     stop_signal: str | None = None
-    storage_opt: dict[str, str] = {}
-    sysctls: dict[str, str] = {}
+    storage_opt: dict[str, str] = Field(default_factory=dict)
+    sysctls: dict[str, str] = Field(default_factory=dict)
     tmpfs: list[str] = []  # as written; the mounts are also appended to ``volumes``
     tty: bool = False
-    ulimits: dict[str, Ulimit] = {}
+    ulimits: dict[str, Ulimit] = Field(default_factory=dict)
     use_api_socket: bool = False
     user: str | None = None
     userns_mode: str | None = None
     uts: str | None = None
-    volumes: list[ServiceVolume] = []
-    volumes_from: list[str] = []
+    volumes: list[ServiceVolume] = Field(default_factory=list)
+    volumes_from: list[str] = Field(default_factory=list)
     working_dir: str | None = None
-    post_start: list[ServiceHook] = []
-    pre_stop: list[ServiceHook] = []
-    extensions: dict[str, Any] = {}
+    post_start: list[ServiceHook] = Field(default_factory=list)
+    pre_stop: list[ServiceHook] = Field(default_factory=list)
+    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 # ---- top-level resources --------------------------------------------------------
@@ -406,15 +406,15 @@ class IpamPool(_Frozen):
     subnet: str | None = None
     gateway: str | None = None
     ip_range: str | None = None
-    aux_addresses: dict[str, str] = {}
+    aux_addresses: dict[str, str] = Field(default_factory=dict)
 
 
 class Ipam(_Frozen):
     RENDER_SKIP: ClassVar[frozenset[str]] = frozenset({"options"})  # Docker drops them too
 
     driver: str | None = None
-    config: list[IpamPool] = []
-    options: dict[str, str] = {}
+    config: list[IpamPool] = Field(default_factory=list)
+    options: dict[str, str] = Field(default_factory=dict)
 
 
 class Network(_Frozen):
@@ -427,17 +427,17 @@ class Network(_Frozen):
 
     name: str
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     ipam: Ipam | None = None
     external: bool = False
     internal: bool = False
     attachable: bool = False
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     enable_ipv4: bool | None = None
     enable_ipv6: bool | None = None
     subnet: str | None = None
     gateway: str | None = None
-    extensions: dict[str, Any] = {}
+    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Volume(_Frozen):
@@ -445,10 +445,10 @@ class Volume(_Frozen):
 
     name: str
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     external: bool = False
-    labels: dict[str, str] = {}
-    extensions: dict[str, Any] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
+    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class FileObject(_Frozen):
@@ -459,11 +459,11 @@ class FileObject(_Frozen):
     environment: str | None = None
     content: str | None = None
     external: bool = False
-    labels: dict[str, str] = {}
+    labels: dict[str, str] = Field(default_factory=dict)
     driver: str | None = None
-    driver_opts: dict[str, str] = {}
+    driver_opts: dict[str, str] = Field(default_factory=dict)
     template_driver: str | None = None
-    extensions: dict[str, Any] = {}
+    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Model(_Frozen):
@@ -472,8 +472,8 @@ class Model(_Frozen):
     name: str | None = None
     model: str
     context_size: int | None = None
-    runtime_flags: list[str] = []
-    extensions: dict[str, Any] = {}
+    runtime_flags: list[str] = Field(default_factory=list)
+    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Project(_Frozen):
@@ -481,13 +481,13 @@ class Project(_Frozen):
     working_dir: Path
     config_files: tuple[Path, ...]
     services: dict[str, Service]
-    networks: dict[str, Network] = {}
-    volumes: dict[str, Volume] = {}
-    secrets: dict[str, FileObject] = {}
-    configs: dict[str, FileObject] = {}
-    models: dict[str, Model] = {}
-    extensions: dict[str, Any] = {}
-    environment: dict[str, str] = {}
+    networks: dict[str, Network] = Field(default_factory=dict)
+    volumes: dict[str, Volume] = Field(default_factory=dict)
+    secrets: dict[str, FileObject] = Field(default_factory=dict)
+    configs: dict[str, FileObject] = Field(default_factory=dict)
+    models: dict[str, Model] = Field(default_factory=dict)
+    extensions: dict[str, Any] = Field(default_factory=dict)
+    environment: dict[str, str] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     # Services left out by profiles (``config --profiles`` lists theirs too).
-    disabled: dict[str, Service] = {}
+    disabled: dict[str, Service] = Field(default_factory=dict)

@@ -32,7 +32,40 @@ def _until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def
         time.sleep(0.05)
 
 
-def test_exec_flags_and_exit_codes(run, tmp_path: Path, project_name: str) -> None:
+def _on_a_terminal(root: Path, *args: str) -> tuple[str, int, str]:
+    """Run the CLI with a pseudo-terminal as its stdio: (its tty name, exit code, output)."""
+    import os
+    import pty
+    import select
+    import sys
+
+    env = {**os.environ, "COMPOSER_ROOT": str(root)}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        os.write(1, (os.ttyname(0) + "\n").encode())
+        os.execvpe(sys.executable, [sys.executable, "-m", "composer", *args], env)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if select.select([fd], [], [], 1)[0]:
+                try:
+                    chunk = os.read(fd, 4096)
+                except OSError:  # EIO: the terminal's last user has gone
+                    break
+                if not chunk:
+                    break
+                out += chunk
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    ours, _, rest = out.decode().replace("\r\n", "\n").partition("\n")
+    return ours, os.waitstatus_to_exitcode(status), rest.strip()
+
+
+def test_exec_flags_and_exit_codes(run, composer_root: Path, tmp_path: Path, project_name: str) -> None:
     f = _write(tmp_path, f"""
 services:
   web:
@@ -57,6 +90,11 @@ services:
         assert "no-such-program" in res.stderr and "Traceback" not in res.stderr
         run(*base, "exec", "-d", "web", "sh", "-c", "sleep 0.2; echo later > /tmp/detached")
         _until(lambda: run(*base, "exec", "-T", "web", "cat", "/tmp/detached", check=False).stdout == "later\n")
+        ours, code, out = _on_a_terminal(composer_root, *base, "exec", "web", "sh", "-c",
+                                         "[ -t 0 ] && readlink /proc/self/fd/0; exit 5")
+        assert code == 5 and out.startswith("/dev/pts/") and out != ours  # a pseudo-terminal of its own
+        ours, code, out = _on_a_terminal(composer_root, *base, "exec", "-T", "web", "readlink", "/proc/self/fd/0")
+        assert (code, out) == (0, ours)  # -T: no new terminal, the caller's stdio as it is
         res = run(*base, "exec", "-T", "--index", "2", "web", "true", check=False)
         assert (res.returncode, res.stderr.strip()) == (1, 'service "web" has no container number 2')
         res = run(*base, "exec", "-T", "nosvc", "true", check=False)
@@ -255,12 +293,14 @@ def test_run_in_the_foreground_passes_ctrl_c_on(composer_root: Path, tmp_path: P
     base = ["-f", str(f), "-p", project_name]
     script = "trap 'echo got INT; exit 9' INT; echo ready; while true; do sleep 0.1; done"
     env = {**os.environ, "COMPOSER_ROOT": str(composer_root)}
-    proc = subprocess.Popen([sys.executable, "-m", "composer", *base, "run", "--rm", "app", "sh", "-c", script],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    err_path = tmp_path / "run.err"
+    with open(err_path, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "composer", *base, "run", "--rm", "app", "sh", "-c", script],
+                                stdout=subprocess.PIPE, stderr=err, text=True, env=env)
     try:
         assert proc.stdout is not None
         assert select.select([proc.stdout], [], [], 30)[0], "the one-off container printed nothing"
-        assert proc.stdout.readline() == "ready\n"
+        assert proc.stdout.readline() == "ready\n", err_path.read_text()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
         assert (proc.returncode, out) == (9, "got INT\n")

@@ -797,12 +797,145 @@ models:
             "compose.yaml": "services:\n  zeta: {image: z}\n  alpha: {image: a, depends_on: [zeta]}\n  mid: {image: m}\n"
         }
     ),
+    "env-file-option": Case(
+        {
+            "compose.yaml": "services:\n  web: {image: '${IMG}:${TAG}', environment: ['A=${A}']}\n",
+            ".env": "IMG=ignored\n",
+            "one.env": "IMG=one\nTAG=1\nA=${TAG}-x\n",
+            "two.env": "TAG=2\n",
+        },
+        env={"A": "shell"},
+        args=("--env-file", "one.env", "--env-file", "two.env"),
+    ),
+    "compose-env-files": Case(
+        {
+            "compose.yaml": "services:\n  web: {image: '${IMG}'}\n",
+            "a.env": "IMG=from-a\n",
+        },
+        env={"COMPOSE_ENV_FILES": "a.env"},
+    ),
+    "dotenv-forms": Case(
+        {
+            "compose.yaml": "services:\n  web:\n    image: x\n    env_file: [f.env]\n",
+            "f.env": (
+                "# c\n\nA=1\nexport B=2\nC = spaced \nD=\"esc\\ttab\"\nE='no ${A}'\n"
+                "F=${A}${B}\nG=${MISSING:-dflt}\nH=\"${A} in double\"\nI=a#b\nJ=a #c\n"
+                "K=\"line1\nline2\"\nL='x\ny'\nM=${A:+alt}\n"
+            ),
+        }
+    ),
+    "env-file-raw": Case(
+        {
+            "compose.yaml": "services:\n  web:\n    image: x\n    env_file: [{path: r.env, format: raw}]\n",
+            "r.env": "A=${B}\nC='q'\n",
+        }
+    ),
+    "include-long": Case(
+        {
+            "compose.yaml": """\
+include:
+  - path: [lib/a.yaml, lib/a-override.yaml]
+    project_directory: lib
+services:
+  web: {image: x, volumes: [./w:/w]}
+""",
+            "lib/a.yaml": "services:\n  a: {image: a, volumes: [./data:/data], env_file: [e.env]}\n",
+            "lib/a-override.yaml": "services:\n  a: {image: a2}\n",
+            "lib/e.env": "E=1\n",
+        }
+    ),
+    "extends-more": Case(
+        {
+            "compose.yaml": """\
+services:
+  db: {image: pg}
+  base:
+    image: b
+    depends_on: [db]
+    ports: ["80:80"]
+    healthcheck: {test: [CMD, a], interval: 5s}
+    ulimits: {nofile: 10}
+    networks: [default]
+  app:
+    extends: base
+    ports: ["80:80", "81:81"]
+    healthcheck: {test: [CMD, b]}
+    ulimits: {nofile: {soft: 1, hard: 2}}
+""",
+        }
+    ),
+    "reset-more": Case(
+        {
+            "compose.yaml": "services:\n  web:\n    image: x\n    ports: ['80:80', '81:81']\n    dns: [1.1.1.1]\n    user: root\n",
+            "compose.override.yaml": "services:\n  web:\n    ports: !override ['82:82']\n    dns: !reset []\n    user: !reset null\n",
+        }
+    ),
+    "merge-lists": Case(
+        {
+            "a.yaml": """\
+services:
+  web:
+    image: x
+    ports: ["80:80"]
+    expose: ["1"]
+    cap_add: [A]
+    secrets: [s]
+    volumes: [/a:/a]
+    extra_hosts: ["h:1.1.1.1"]
+    depends_on: [db]
+    networks: {n1: {aliases: [a]}}
+  db: {image: d}
+secrets:
+  s: {file: ./s}
+networks: {n1: {}, n2: {}}
+""",
+            "b.yaml": """\
+services:
+  web:
+    ports: ["80:80", "90:90"]
+    expose: ["1", "2"]
+    cap_add: [B, A]
+    secrets: [{source: s, target: /t}]
+    volumes: [/b:/a]
+    extra_hosts: ["h:1.1.1.1", "g:2.2.2.2"]
+    depends_on: {db: {condition: service_started, required: false}}
+    networks: {n1: {aliases: [b]}, n2: {}}
+""",
+        },
+        args=("-f", "a.yaml", "-f", "b.yaml"),
+    ),
+    "external-legacy": Case(
+        {
+            "compose.yaml": """\
+services:
+  web: {image: x, networks: [n], volumes: ["vol:/v"]}
+networks:
+  n: {external: {name: real-net}}
+volumes:
+  vol: {external: true, name: real-vol}
+"""
+        }
+    ),
+    "project-directory": Case(
+        {
+            "files/compose.yaml": "services:\n  web: {image: x, volumes: [./d:/d], env_file: e.env}\n",
+            "files/e.env": "X=1\n",
+        },
+        args=("-f", "files/compose.yaml"),
+    ),
+    "service-selected": Case(
+        {
+            "compose.yaml": "services:\n  a: {image: x, depends_on: [b]}\n  b: {image: x}\n  c: {image: x}\n  d: {image: x, profiles: [p]}\n"
+        },
+        args=("--profile", "p"),
+    ),
 }
 
 # Files Docker Compose accepts in ``config`` but composer refuses on purpose
 # (docs/compose-file.md, "Deliberate differences"): they fail later in Docker.
 STRICTER: dict[str, dict[str, str]] = {
     "bad-restart": _one("    image: x\n    restart: sometimes\n"),
+    "bad-volume-mode": _one("    image: x\n    volumes: ['/a:/b:foo']\n"),
 }
 
 # Files Docker Compose refuses: composer must refuse them too (ConfigError).

@@ -11,9 +11,10 @@ from composer.schema import ProjectOptions, load_project
 from composer.schema.render import render
 
 
-def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
+def _options(directory: Path, env: dict[str, str], args: tuple[str, ...]) -> ProjectOptions:
     files: list[Path] = []
     profiles: list[str] = []
+    env_files: list[Path] = []
     name: str | None = None
     it = iter(args)
     for arg in it:
@@ -23,12 +24,31 @@ def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...],
             name = next(it)
         elif arg == "--profile":
             profiles.append(next(it))
+        elif arg == "--env-file":
+            env_files.append(Path(next(it)))
         else:
             raise AssertionError(f"unhandled test argument {arg}")
-    options = ProjectOptions(
-        working_dir=directory, environ=env, files=tuple(files), project_name=name, profiles=tuple(profiles)
+    return ProjectOptions(
+        working_dir=directory,
+        environ=env,
+        files=tuple(files),
+        project_name=name,
+        profiles=tuple(profiles),
+        env_files=tuple(env_files),
     )
-    return render(load_project(options), fmt)
+
+
+def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
+    return render(load_project(_options(directory, env, args)), fmt)
+
+
+def composer_listing(directory: Path, env: dict[str, str], args: tuple[str, ...], flag: str) -> str:
+    from composer.cli.config import _listing
+
+    flags = [flag == f for f in ("--services", "--volumes", "--networks", "--images", "--profiles")]
+    text = _listing(load_project(_options(directory, env, args)), *flags, None)
+    assert text is not None
+    return text
 
 
 def composer_error(directory: Path, env: dict[str, str]) -> str | None:
@@ -40,12 +60,17 @@ def composer_error(directory: Path, env: dict[str, str]) -> str | None:
 
 
 def reference_config(
-    binary: Path, directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str
+    binary: Path,
+    directory: Path,
+    env: dict[str, str],
+    args: tuple[str, ...],
+    fmt: str,
+    *extra: str,
 ) -> subprocess.CompletedProcess[str]:
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", **env}
     full_env["DOCKER_CONFIG"] = str(directory / ".docker-config")
     return subprocess.run(
-        [str(binary), *args, "config", "--format", fmt],
+        [str(binary), *args, "config", "--format", fmt, *extra],
         cwd=directory,
         env=full_env,
         capture_output=True,

@@ -19,9 +19,14 @@ from typing import Any
 import jsonschema
 import pytest
 
-from tests.schema.cases import CASES, INVALID
+from tests.schema.cases import CASES, INVALID, STRICTER
 from tests.schema.conftest import materialize
-from tests.schema.harness import composer_config, composer_error, reference_config
+from tests.schema.harness import (
+    composer_config,
+    composer_error,
+    composer_listing,
+    reference_config,
+)
 
 EXPECTED = Path(__file__).with_name("expected")
 SPEC = Path("/work/shared/spec/compose-spec.json")
@@ -94,3 +99,27 @@ def test_invalid_refused(name: str, tmp_path: Path) -> None:
     env = {"COMPOSE_PROJECT_NAME": "x"} if name != "bad-project-name" else {}
     message = composer_error(directory, env)
     assert message, "composer accepted an invalid file"
+
+
+@pytest.mark.parametrize("name", sorted(STRICTER))
+def test_stricter_than_docker(name: str, tmp_path: Path, reference: Path) -> None:
+    """Documented differences: Docker's ``config`` accepts these, composer refuses them."""
+    directory = materialize(tmp_path, name, STRICTER[name])
+    env = {"COMPOSE_PROJECT_NAME": "x"}
+    assert reference_config(reference, directory, env, (), "json").returncode == 0
+    assert composer_error(directory, env)
+
+
+LISTING_CASES = ["depends-on", "networks", "volumes-short", "profiles", "include", "misc-objects", "extends"]
+LISTINGS = ["--services", "--volumes", "--networks", "--images", "--profiles"]
+
+
+@pytest.mark.parametrize("name", LISTING_CASES)
+def test_listings(name: str, tmp_path: Path, reference: Path) -> None:
+    """``--services`` etc. list what Docker lists; Docker's order is Go map order (random)."""
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    for flag in LISTINGS:
+        ref = reference_config(reference, directory, case.env, case.args, "json", flag)
+        mine = composer_listing(directory, case.env, case.args, flag)
+        assert sorted(mine.splitlines()) == sorted(ref.stdout.splitlines()), flag

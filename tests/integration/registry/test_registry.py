@@ -156,3 +156,36 @@ def test_missing_image_and_plain_http_refused(registry: object, fresh_root: Path
     client = Registry("registry.example.com")
     with pytest.raises(ImageError, match="refusing plain HTTP"):
         client._raw("GET", "http://registry.example.com/v2/", {}, None, False)
+
+
+def test_compose_build_push_pull(composer_root: Path, fresh_root: Path, registry: object, tmp_path: Path) -> None:
+    """``composer build``, ``push`` and, in another root, ``pull`` on a Compose file."""
+    host = registry.host  # type: ignore[attr-defined]
+    project = tmp_path / "proj"
+    (project / "app").mkdir(parents=True)
+    (project / "app" / "Dockerfile").write_text("FROM busybox\nARG NOTE=none\nRUN echo $NOTE > /note\n")
+    (project / "compose.yaml").write_text(
+        "services:\n"
+        "  app:\n"
+        f"    image: {host}/compose/app:v1\n"
+        "    build:\n"
+        "      context: ./app\n"
+        "      args:\n"
+        "        NOTE: from-compose\n"
+        "  other:\n"
+        "    image: busybox:latest\n"
+    )
+    built = helpers.composer(composer_root, "build", "--build-arg", "NOTE=from-cli", cwd=project)
+    assert "Built" in built.stderr
+    image = ImageStore(composer_root).get(f"{host}/compose/app:v1")
+    from composer.image.layers import lookup
+
+    found = lookup(list(image.layers), "note")
+    assert found is not None and found[0].read_text() == "from-cli\n"
+    pushed = helpers.composer(composer_root, "push", "app", cwd=project)
+    assert "Pushed" in pushed.stderr
+    # only "app": pulling "other" (busybox) would go to Docker Hub, and tests stay on loopback
+    skipped = helpers.composer(fresh_root, "pull", "--ignore-buildable", "app", cwd=project)
+    assert "Pulling" not in skipped.stderr
+    helpers.composer(fresh_root, "pull", "app", cwd=project)
+    assert ImageStore(fresh_root).get(f"{host}/compose/app:v1").id == image.id

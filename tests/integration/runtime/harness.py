@@ -148,7 +148,8 @@ class Runtime:
             api.delete_container(name, self.run_root)
             assert not is_alive(record.pid, record.pid_start), f"container {name} still running"
             assert not is_alive(record.shim_pid, record.shim_start), f"shim of {name} still running"
-        assert not self.run_root.exists() or not any(self.run_root.iterdir()), "runtime state left behind"
+        left = [p for p in self.run_root.iterdir() if not p.name.startswith(".")] if self.run_root.exists() else []
+        assert not left, f"runtime state left behind: {left}"
         mounts = Path("/proc/self/mountinfo").read_text()
         assert str(self.tmp) not in mounts, "mounts left behind"
         for name in self.ids:

@@ -223,6 +223,9 @@ def test_oci_create_start_state_delete(runtime: Runtime) -> None:
     assert runtime.log_entries("oci") == []
     running = api.start("oci", runtime.run_root)
     assert running.status == "running" and running.pid == created.pid
+    deadline = time.monotonic() + 5
+    while _stdout(runtime, "oci") != "started\n" and time.monotonic() < deadline:
+        time.sleep(0.01)
     api.kill("oci", runtime.run_root, signal.SIGKILL)
     assert runtime.wait_stopped("oci").exit_code == 137
     assert _stdout(runtime, "oci") == "started\n"
@@ -254,3 +257,49 @@ def test_exec_interactive_and_from_a_threaded_caller(runtime: Runtime, capfd: py
     with pytest.raises(ContainerStartError, match='exec: "nosuch"'):
         api.exec_interactive("inter", runtime.run_root, ["nosuch"])
     api.stop_container("inter", runtime.run_root, signal.SIGKILL)
+
+
+def test_exec_with_a_terminal(runtime: Runtime) -> None:
+    """``exec -t``: the program's stdio is a pty that is its controlling terminal."""
+    runtime.start("tty", ["sleep", "60"])
+    code = textwrap.dedent(f"""\
+        import sys
+        from pathlib import Path
+        from composer.runtime import api
+        sys.exit(api.exec_interactive("tty", Path({str(runtime.run_root)!r}), ["sh", "-c", "tty; test -t 0 && echo interactive; exit 3"], tty=True))
+        """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=20, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 3, proc.stderr
+    lines = proc.stdout.decode().replace("\r", "").split()
+    assert lines[0].startswith("/dev/pts/") or lines[0] == "not", lines
+    assert "interactive" in lines
+    assert api.stop_container("tty", runtime.run_root, timeout=0.2) == 137
+
+
+def test_terminal_container_logs_and_attach(builtin_runtime: Runtime) -> None:
+    """``tty: true``: a pty as stdio, its output logged as stdout, input typed through the attach socket."""
+    import socket as sockets
+
+    rt = builtin_runtime
+
+    def terminal(spec: dict[str, Any]) -> None:
+        spec["process"]["terminal"] = True
+
+    rt.start("term", ["sh", "-c", "test -t 0 && echo is-a-tty; read line; echo got:$line"], edit=terminal)
+    record_sock = rt.run_root / "term" / "attach.sock"
+    client = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+    client.settimeout(5)
+    client.connect(str(record_sock))
+    client.sendall(b"hello\n")
+    seen = b""
+    deadline = time.monotonic() + 5
+    while b"got:hello" not in seen and time.monotonic() < deadline:
+        chunk = client.recv(4096)
+        if not chunk:
+            break
+        seen += chunk
+    client.close()
+    assert b"got:hello" in seen, seen
+    assert rt.wait_stopped("term").exit_code == 0
+    logged = rt.stdout("term").replace("\r", "")
+    assert "is-a-tty\n" in logged and "got:hello\n" in logged

@@ -125,3 +125,20 @@ def test_sources_never_leave_the_root(tmp_path: Path) -> None:
     assert [s.rel for s in found] == ["d/f.txt"]
     with pytest.raises(ImageError, match="no source files were specified"):
         find_sources(root, "*.nothing", None, "context")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("${A:-x}", ["1"]), ("${B:-x}", ["x"]), ("${E:-x}", ["x"]), ("${E-x}", [""]), ("${B-x}", ["x"]),
+    ("${A:+y}", ["y"]), ("${E+y}", ["y"]), ("${E:+y}", [""]), ("'$A' \"$A\" \\$A", ["$A", "1", "$A"]),
+])
+def test_variable_expansion(text: str, expected: list[str]) -> None:
+    from composer.image.changes import split_words
+
+    assert split_words(text, {"A": "1", "E": ""}) == expected
+
+
+def test_required_variable() -> None:
+    from composer.image.changes import split_words
+
+    with pytest.raises(ImageError, match="B: need B"):
+        split_words("${B:?need B}", {})

@@ -102,3 +102,27 @@ def test_broken_docker_config(tmp_path: Path) -> None:
 ])
 def test_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+def test_render_history(tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from composer.cli.image import render_history
+    from composer.image.model import Image, ImageConfig
+
+    (tmp_path / "l0").mkdir()
+    (tmp_path / "l0" / "layer.json").write_text('{"size": 2000000}')
+    now = datetime(2026, 1, 2, tzinfo=UTC)
+    created = (now - timedelta(hours=2)).isoformat().replace("+00:00", "Z")
+    image = Image(
+        id="sha256:" + "ab" * 32, digest="sha256:" + "cd" * 32, refs=("x:1",), config=ImageConfig(),
+        layers=(tmp_path / "l0" / "fs",), diff_ids=("sha256:" + "ef" * 32,), created=now, size=2_000_000,
+        architecture="amd64", os="linux",
+        raw_config={"history": [{"created": created, "created_by": "COPY a /a"},
+                                {"created": created, "created_by": "CMD [\"sh\"]", "empty_layer": True}]},
+    )
+    out = render_history(image, now, no_trunc=False, quiet=False, format_="table").splitlines()
+    assert out[0].split() == ["IMAGE", "CREATED", "CREATED", "BY", "SIZE", "COMMENT"]
+    assert out[1].startswith("abababababab") and "CMD [\"sh\"]" in out[1] and "0B" in out[1]
+    assert out[2].startswith("<missing>") and "COPY a /a" in out[2] and "2MB" in out[2]
+    assert render_history(image, now, False, True, "table") == "abababababab\n<missing>\n"
