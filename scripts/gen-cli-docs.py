@@ -49,8 +49,8 @@ Hand-written; `scripts/gen-cli-docs.py` keeps this section as it is.
   no terminal yet.
 - **`cp`** works through a `chroot` into the container's root filesystem
   (so symlinks in the container cannot point at the host). For a *stopped*
-  container only the image and its writable layer are visible: its volumes and
-  bind mounts are not. Copying between two containers and `-` (tar on
+  container its image, writable layer, volumes and bind mounts are visible, its
+  tmpfs mounts are not. Copying between two containers and `-` (tar on
   stdin/stdout) are not supported.
 - **`events`** are derived by polling container states every 0.2 s (there is
   no daemon event bus): `create`, `start`, `die` (with `exitCode`),

@@ -58,7 +58,7 @@ def config(
         return
     text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_)
     if text is None:
-        text = render(project, format_, prune=not no_normalize)
+        text = render(project, format_, prune=not no_normalize, interpolated=not no_interpolate)
         if format_ == "json":
             pass
     if output is not None:

@@ -332,12 +332,13 @@ def cp(
     name = g.project_name_and_services([service])
     rec = execcmd.service_container(g.paths, name, service, index, running=False)
     with contextlib.ExitStack() as stack:
-        root = stack.enter_context(copy.container_root(g.paths, rec))
+        root, binds = stack.enter_context(copy.container_root(g.paths, rec))
 
         def end(svc: str | None, path: str, label: str) -> copy.Endpoint:
             if svc is None:
                 return copy.Endpoint(None, os.path.join(os.getcwd(), path), label)
-            return copy.Endpoint(root, copy.container_path(path), f"{rec['name']}:{copy.container_path(path)}")
+            return copy.Endpoint(root, copy.container_path(path), f"{rec['name']}:{copy.container_path(path)}",
+                                 binds)
 
         copy.copy(end(src_svc, src_path, source), end(dest_svc, dest_path, dest),
                   follow_link=follow_link, archive=archive)

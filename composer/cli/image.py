@@ -92,8 +92,15 @@ def rm(
     force: Annotated[bool, typer.Option("--force", "-f", help="Force removal of the image")] = False,
 ) -> None:
     """Remove one or more images."""
+    from composer.errors import ImageError
+
     store = _store(ctx)
+    used = _used_image_ids(state_root_from_ctx(ctx))
     for ref in images:
+        image = store.get(ref)
+        if image.id in used and not force and (len(image.refs) <= 1 or ref.startswith("sha256:")):
+            raise ImageError(f'conflict: unable to remove repository reference "{ref}" (must force)'
+                             f" - a container is using its referenced image {image.short_id}")
         result = store.remove(ref, force=force)
         for name in result.untagged:
             typer.echo(f"Untagged: {name}")

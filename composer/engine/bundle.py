@@ -93,6 +93,9 @@ def container_spec(
         from composer.runtime.init import INIT_ANNOTATION
 
         spec["annotations"][INIT_ANNOTATION] = "true"
+    if service.tty:
+        # a pty as stdio; the shim logs it and serves <run>/runtime/<id>/attach.sock (runtime.api docstring)
+        spec["process"]["terminal"] = True
     if service.oom_score_adj is not None:
         spec["process"]["oomScoreAdj"] = service.oom_score_adj
     rlimits = _rlimits(service)

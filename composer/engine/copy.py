@@ -12,8 +12,9 @@ outside the destination directory.
 For a running container the root is ``/proc/<init>/root``: the container's
 own view, with its volumes, binds and tmpfs mounts. For a stopped one, its
 overlay (image layers + writable layer) is mounted for the copy and
-detached again; its volumes are not visible then (they are mounted only in
-the container's mount namespace).
+detached again, and each copying child binds the container's volumes and
+bind mounts over it in a mount namespace of its own before entering it
+(tmpfs contents are gone with the container's run).
 
 The layout rules are Docker's: a file into an existing directory keeps its
 name; a directory onto a missing path creates it; ``SRC/.`` copies a
@@ -31,7 +32,7 @@ import posixpath
 import pwd  # noqa: F401
 import tarfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,14 +40,23 @@ from composer.engine import containers, state
 from composer.engine.state import Paths
 from composer.errors import ComposerError, ConfigError, NotFoundError
 
+#: (host source, container destination) bind mounts
+Binds = tuple[tuple[str, str], ...]
+
 
 @dataclass(frozen=True)
 class Endpoint:
-    """One side of a copy: a path on the host (``root`` None) or under a container root."""
+    """One side of a copy: a path on the host (``root`` None) or under a container root.
+
+    ``binds`` (source, destination) are mounted over the root, in the copying
+    child's own mount namespace, before it enters the root: a stopped
+    container's volumes and bind mounts.
+    """
 
     root: str | None
     path: str
     label: str  # as the user wrote it, for messages
+    binds: Binds = ()
 
 
 def split_ref(arg: str) -> tuple[str | None, str]:
@@ -62,9 +72,28 @@ def split_ref(arg: str) -> tuple[str | None, str]:
 # ---------------------------------------------------------------- running code under a root
 
 
-def _child(root: str | None, fn: Callable[[], None], err_w: int) -> None:  # pragma: no cover - child
+def _mount_binds(root: str, binds: Binds) -> None:  # pragma: no cover - child
+    """Bind ``binds`` over ``root`` in a mount namespace of this (single-threaded) child only."""
+    from composer.runtime import syscalls
+
+    syscalls.unshare(syscalls.CLONE_NEWNS)
+    syscalls.mount(None, "/", None, syscalls.MS_REC | syscalls.MS_PRIVATE)
+    real_root = os.path.realpath(root)
+    for source, dest in binds:
+        target = os.path.join(root, dest.lstrip("/"))
+        # a destination the container turned into a symlink must not lead the mount out of its root
+        if os.path.commonpath([os.path.realpath(target), real_root]) != real_root or not os.path.exists(target):
+            continue
+        with contextlib.suppress(ComposerError):
+            syscalls.mount(source, target, None, syscalls.MS_BIND | syscalls.MS_REC)
+
+
+def _child(root: str | None, fn: Callable[[], None], err_w: int,
+           binds: Binds = ()) -> None:  # pragma: no cover - child
     code = 0
     try:
+        if root is not None and binds:
+            _mount_binds(root, binds)
         if root is not None:
             os.chroot(root)
             os.chdir("/")
@@ -83,8 +112,8 @@ def _describe(exc: BaseException) -> str:
     return str(exc) or type(exc).__name__
 
 
-def _spawn(root: str | None, fn: Callable[[], None], close: tuple[int, ...] = ()) -> tuple[int, int]:
-    """Fork a child that runs ``fn`` (chroot-ed to ``root``); returns (pid, error pipe)."""
+def _spawn(end: Endpoint, fn: Callable[[], None], close: tuple[int, ...] = ()) -> tuple[int, int]:
+    """Fork a child that runs ``fn`` inside the endpoint's root; returns (pid, error pipe)."""
     err_r, err_w = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
@@ -92,7 +121,7 @@ def _spawn(root: str | None, fn: Callable[[], None], close: tuple[int, ...] = ()
         for fd in close:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        _child(root, fn, err_w)
+        _child(end.root, fn, err_w, end.binds)
     os.close(err_w)
     return pid, err_r
 
@@ -128,7 +157,7 @@ def _stat(end: Endpoint, follow: bool) -> dict[str, Any]:
         parent = os.path.isdir(posixpath.dirname(_plain(path)) or "/")
         os.write(out_w, json.dumps({"kind": kind, "parent": parent}).encode())
 
-    pid, err_r = _spawn(end.root, probe, close=(out_r,))
+    pid, err_r = _spawn(end, probe, close=(out_r,))
     os.close(out_w)
     data = b""
     while chunk := os.read(out_r, 4096):
@@ -208,16 +237,16 @@ def _reader(dest_dir: str, in_r: int) -> Callable[[], None]:
 
 def copy(src: Endpoint, dest: Endpoint, *, follow_link: bool = False, archive: bool = False) -> None:
     """Copy ``src`` to ``dest`` (either may be in a container)."""
-    src = Endpoint(src.root, _normalise(src.path), src.label)
-    dest = Endpoint(dest.root, _normalise(dest.path), dest.label)
+    src = replace(src, path=_normalise(src.path))
+    dest = replace(dest, path=_normalise(dest.path))
     src_info = _stat(src, follow_link)
     if src_info["kind"] == "missing":
         raise NotFoundError(f"Could not find the file {src.label}")
     dest_info = _stat(dest, True)
     dest_dir, top = _layout(src, src_info["kind"], dest, dest_info)
     pipe_r, pipe_w = os.pipe()
-    w_pid, w_err = _spawn(src.root, _writer(src, top, follow_link, archive, pipe_w), close=(pipe_r,))
-    r_pid, r_err = _spawn(dest.root, _reader(dest_dir, pipe_r), close=(pipe_w,))
+    w_pid, w_err = _spawn(src, _writer(src, top, follow_link, archive, pipe_w), close=(pipe_r,))
+    r_pid, r_err = _spawn(dest, _reader(dest_dir, pipe_r), close=(pipe_w,))
     os.close(pipe_r)
     os.close(pipe_w)
     w_error, r_error = _join(w_pid, w_err), _join(r_pid, r_err)
@@ -228,19 +257,27 @@ def copy(src: Endpoint, dest: Endpoint, *, follow_link: bool = False, archive: b
 # ---------------------------------------------------------------- container roots
 
 
+def stopped_binds(paths: Paths, rec: dict[str, Any]) -> Binds:
+    """The bind mounts (volumes included) of the container's bundle, shallowest first."""
+    spec = state.read_json(paths.container_dir(rec["id"]) / "config.json") or {}
+    binds = [(m["source"], m["destination"]) for m in spec.get("mounts", [])
+             if m.get("type") == "bind" and m.get("source") and m.get("destination")]
+    return tuple(sorted(binds, key=lambda b: b[1].rstrip("/").count("/")))
+
+
 @contextlib.contextmanager
-def container_root(paths: Paths, rec: dict[str, Any]) -> Iterator[str]:
-    """The directory that is the container's ``/`` for the time of a copy."""
+def container_root(paths: Paths, rec: dict[str, Any]) -> Iterator[tuple[str, Binds]]:
+    """The directory that is the container's ``/`` for the time of a copy, and the binds to lay over it."""
     st = containers.runtime_state(paths, rec["id"])
     if st is not None and st.status == "running" and st.pid:
-        yield f"/proc/{st.pid}/root"
+        yield f"/proc/{st.pid}/root", ()
         return
     with state.project_lock(paths, rec["project"]):
         rootfs = paths.container_dir(rec["id"]) / "rootfs"
         mounted_here = not os.path.ismount(rootfs)
         root = containers.mount_rootfs(paths, rec)
         try:
-            yield str(root)
+            yield str(root), stopped_binds(paths, rec)
         finally:
             if mounted_here and not containers.is_running(paths, rec["id"]):
                 from composer.runtime import syscalls

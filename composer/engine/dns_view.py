@@ -51,14 +51,15 @@ class _Index:
 
 # The monitor replaces (never mutates) its records and running set on each scan, so
 # the index of the last pair asked about stays valid while both are the same objects.
-_last: list[tuple[Mapping[str, dict[str, Any]], Set[str], _Index]] = []
+_last: list[tuple[Mapping[str, dict[str, Any]], Set[str], tuple[int, int], _Index]] = []
 
 
 def _index(records: Mapping[str, dict[str, Any]], running: Set[str]) -> _Index:
-    if _last and _last[0][0] is records and _last[0][1] is running:
-        return _last[0][2]
+    sizes = (len(records), len(running))  # a cheap guard against in-place changes
+    if _last and _last[0][0] is records and _last[0][1] is running and _last[0][2] == sizes:
+        return _last[0][3]
     index = _Index(records, running)
-    _last[:] = [(records, running, index)]
+    _last[:] = [(records, running, sizes, index)]
     return index
 
 

@@ -71,10 +71,12 @@ def container_rows(paths: Paths, project: str, services: list[str], all_: bool) 
         health = (state.health_record(paths, rec["id"]) or {}).get("status", "") if rec.get("healthcheck") else ""
         created = _parse_time(rec.get("created"))
         if st is not None and st.status == "running":
-            state_name = "running"
+            state_name = "paused" if getattr(st, "paused", False) else "running"
             started = _parse_time(st.started_at) or _parse_time(rec.get("started_at"))
             status = "Up " + human_duration((now - started).total_seconds() if started else 0)
-            if health:
+            if state_name == "paused":
+                status += " (Paused)"
+            elif health:
                 status += f" ({'health: starting' if health == 'starting' else health})"
             exit_code = 0
         elif st is not None and st.status == "stopped":
@@ -84,9 +86,9 @@ def container_rows(paths: Paths, project: str, services: list[str], all_: bool) 
             health = ""
         else:
             state_name, status, exit_code, health = "created", "Created", 0, ""
-        if not all_ and state_name != "running":
+        if not all_ and state_name not in ("running", "paused"):
             continue
-        pubs = publishers(rec, bound) if state_name == "running" else []
+        pubs = publishers(rec, bound) if state_name in ("running", "paused") else []
         labels = rec.get("labels", {})
         rows.append({
             "Command": json.dumps(" ".join(rec.get("command", []))),

@@ -20,7 +20,8 @@ POLL = 0.05
 
 async def wait_condition(paths: Paths, project: str, service: str, condition: str,
                          report: Any = None) -> None:
-    recs = [r for r in state.container_records(paths, project) if r["service"] == service]
+    recs = [r for r in state.container_records(paths, project) if r["service"] == service
+            and r.get("labels", {}).get("com.docker.compose.oneoff") != "True"]
     for rec in recs:
         if condition == "service_healthy":
             await _wait_healthy(paths, rec, report)

@@ -30,21 +30,26 @@ class Interpolator:
 
     def tree(self, value: Any, loc: Loc) -> Any:
         """Interpolate every string value of a YAML tree (returns a new tree)."""
-        return self._tree(value, loc, ())
+        return self._tree(value, loc, None)
 
-    def _tree(self, value: Any, loc: Loc, path: tuple[str | int, ...]) -> Any:
-        # the Loc of a value is built only for strings with a ``$`` (big files are mostly without)
+    def _tree(self, value: Any, loc: Loc, path: Any) -> Any:
+        # ``path`` is a linked list (parent, key); the Loc of a value is built only for
+        # strings with a ``$`` (big files are mostly without)
         if isinstance(value, str):
             if "$" not in value:
                 return value
+            parts: list[str | int] = []
+            while path is not None:
+                path, part = path
+                parts.append(part)
             here = loc
-            for part in path:
+            for part in reversed(parts):
                 here = here.item(part) if isinstance(part, int) else here.child(part)
             return self.string(value, here)
         if isinstance(value, dict):
-            return {k: self._tree(v, loc, (*path, str(k))) for k, v in value.items()}
+            return {k: self._tree(v, loc, (path, str(k))) for k, v in value.items()}
         if isinstance(value, list):
-            return [self._tree(v, loc, (*path, i)) for i, v in enumerate(value)]
+            return [self._tree(v, loc, (path, i)) for i, v in enumerate(value)]
         if isinstance(value, Override):
             return Override(self._tree(value.value, loc, path))
         return value

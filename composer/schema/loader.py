@@ -58,7 +58,7 @@ def load_project(options: ProjectOptions) -> Project:
     if not services and not merged.get("services"):
         raise ConfigError("no service selected")
     services = finish_services(services, environ, loader.interpolator if options.interpolate else None)
-    warnings = check_project(services, disabled, merged)
+    warnings = check_project(services, disabled, merged, loader.locate)
     project = build_project(merged, services, disabled, name, project_dir, files, environ)
     project = project.model_copy(
         update={"warnings": (*loader.warnings, *loader.interpolator.warnings, *warnings)}
@@ -78,6 +78,18 @@ class _FileLoader:
         self.interpolator = Interpolator(environ)
         self.warnings: list[str] = []
         self.tagged = False  # any !reset/!override seen: tags must be stripped after merges
+        # the top-level files and their services' keys, to place errors found after the merge
+        self.sources: list[tuple[Loc, dict[str, set[str]]]] = []
+
+    def locate(self, service: str, attr: str) -> str:
+        """``file:line:col`` of ``services.<service>.<attr>`` in the last file setting it."""
+        for loc, services in reversed(self.sources):
+            if attr in services.get(service, ()):
+                return loc.child("services").child(service).child(attr).file
+        for loc, services in self.sources:
+            if service in services:
+                return loc.child("services").child(service).file
+        return ""
 
     def load(
         self,
@@ -103,6 +115,8 @@ class _FileLoader:
             warning = f"{source}: {VERSION_WARNING}"
             if warning not in self.warnings:
                 self.warnings.append(warning)
+        if not chain:
+            self.sources.append((loc, {n: set(s) for n, s in (raw.get("services") or {}).items() if isinstance(s, dict)}))
         for include in doc.pop("include", []):
             self._include(doc, include, (*chain, path), source)
         if doc.get("services"):

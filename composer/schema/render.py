@@ -289,7 +289,9 @@ def used_resources(project: Project) -> dict[str, set[str]]:
     return used
 
 
-def to_document(project: Project, json_mode: bool, prune: bool = True) -> dict[str, Any]:
+def to_document(
+    project: Project, json_mode: bool, prune: bool = True, escape: bool = True
+) -> dict[str, Any]:
     """The project as a plain tree in Docker's key order for the given format."""
     r = _Renderer(json_mode)
     used = used_resources(project)
@@ -305,6 +307,8 @@ def to_document(project: Project, json_mode: bool, prune: bool = True) -> dict[s
     sections.update(r.value(project.extensions))
     if json_mode:
         sections = dict(sorted(sections.items()))
+    if not escape:
+        return sections
     escaped: dict[str, Any] = _escape(sections)
     return escaped
 
@@ -327,9 +331,24 @@ def _resource(r: _Renderer, kind: str, obj: BaseModel) -> dict[str, Any]:
     return r.fields(obj, skip)
 
 
-def render(project: Project, fmt: str = "yaml", prune: bool = True) -> str:
-    """``config --format json|yaml`` text (JSON without a trailing newline, as Docker)."""
-    document = to_document(project, fmt == "json", prune)
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(v) for k, v in sorted(value.items())}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def render(project: Project, fmt: str = "yaml", prune: bool = True, interpolated: bool = True) -> str:
+    """``config --format json|yaml`` text (JSON without a trailing newline, as Docker).
+
+    Not ``interpolated`` (``--no-interpolate``), Docker prints its model as a
+    plain map: every key sorted, values as written (``$`` not doubled).
+    """
+    if interpolated:
+        document = to_document(project, fmt == "json", prune)
+    else:
+        document = _sorted(to_document(project, False, prune, escape=False))
     if fmt == "json":
         return json.dumps(document, indent=2, ensure_ascii=False)
     from composer.schema.yamlout import dump_yaml

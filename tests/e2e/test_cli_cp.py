@@ -75,6 +75,10 @@ services:
         run(*base, "cp", str(host / "file.txt"), "web:/root/while-stopped")
         run(*base, "cp", "web:/tmp/renamed.txt", str(host / "from-stopped"))
         assert (host / "from-stopped").read_text() == "hello\n"
+        run(*base, "cp", str(host / "file.txt"), "web:/mnt/vol/while-stopped.txt")  # its volumes too
+        assert (vol / "while-stopped.txt").read_text() == "hello\n"
+        run(*base, "cp", "web:/mnt/vol/file.txt", str(host / "vol-from-stopped"))
+        assert (host / "vol-from-stopped").read_text() == "hello\n"
         assert [m for m in helpers.mounts_under(composer_root) if m.endswith("/rootfs")] == []
         run(*base, "start")
         assert sh("cat /root/while-stopped") == "hello\n"

@@ -81,7 +81,7 @@ def _check(text: str) -> None:
         assert isinstance(result, Project)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(DOCUMENTS)
 def test_random_documents(document: dict[str, Any]) -> None:
     _check(yaml.safe_dump(document, allow_unicode=True))
@@ -91,7 +91,7 @@ SEEDS = [c.files["compose.yaml"] for c in CASES.values() if "compose.yaml" in c.
 SEEDS += [files["compose.yaml"] for files in INVALID.values() if "compose.yaml" in files]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(
     st.sampled_from(SEEDS),
     st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.sampled_from(list(" :-[]{}&*!|>'\"#%@`$\n\t,?x0")), st.booleans()), max_size=6),

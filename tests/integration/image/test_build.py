@@ -219,6 +219,8 @@ def test_compose_up_build_sample(composer_root: Path, run: object, project_name:
         assert "flavour=inline" in logs and "facts.txt copied from the context" in logs
         images = run(*args, "images", env=env).stdout  # type: ignore[operator]
         assert "buildsample/site" in images
+        busy = run("image", "rm", "buildsample/site:latest", check=False)  # type: ignore[operator]
+        assert busy.returncode != 0 and "a container is using its referenced image" in busy.stderr
         started = time.monotonic()
         out = run(*args, "build", env=env)  # type: ignore[operator]
         assert out.stderr.count("CACHED") >= 5

@@ -199,3 +199,11 @@ async def test_no_upstream_answering_is_servfail(monkeypatch: pytest.MonkeyPatch
         server = DnsServer(lambda c, n: Forward(), upstreams=[silent.getsockname()])
         reply = await server.answer(bytes(DNSRecord.question("x.test").pack()), "127.0.0.1")
     assert DNSRecord.parse(reply or b"").header.rcode == 2
+
+
+def test_view_follows_a_new_running_set() -> None:
+    assert list(dns_view.lookup(RECORDS, RUNNING, "10.0.0.2", "gone")) == []
+    started = RUNNING | {"e" * 64}
+    assert list(dns_view.lookup(RECORDS, started, "10.0.0.2", "gone")) == ["10.0.0.9"]
+    stopped = RUNNING - {"c" * 64}
+    assert list(dns_view.lookup(RECORDS, stopped, "10.0.0.2", "api")) == ["10.0.0.3"]

@@ -12,6 +12,7 @@ Conftests import the fixtures from here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -78,7 +79,14 @@ class Runtime:
     pids: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
+        import secrets
+
         self.run_root = self.tmp / "run" / "runtime"
+        # a cgroup parent of the test's own: test runs side by side reuse container names
+        self.cgroup_parent = f"composer-test/{secrets.token_hex(4)}"
+
+    def cgroup_path(self, name: str) -> str:
+        return f"{self.cgroup_parent}/{name}"
 
     def bundle(self, name: str, args: list[str], *, edit: Callable[[dict[str, Any]], None] | None = None,
                env: list[str] | None = None, cwd: str = "/", hostname: str | None = "box") -> Path:
@@ -86,6 +94,7 @@ class Runtime:
         bundle.mkdir(parents=True)
         self.make_rootfs(bundle)
         spec = default_spec(args, env or [], cwd, hostname, None)
+        spec["linux"]["cgroupsPath"] = self.cgroup_path(name)
         if edit:
             edit(spec)
         (bundle / "config.json").write_text(json.dumps(spec))
@@ -153,8 +162,18 @@ class Runtime:
         mounts = Path("/proc/self/mountinfo").read_text()
         assert str(self.tmp) not in mounts, "mounts left behind"
         for name in self.ids:
-            for directory in cgroups.Cgroup.for_path(cgroups.default_path(name)).directories():
+            for directory in cgroups.Cgroup.for_path(self.cgroup_path(name)).directories():
                 assert not directory.exists(), f"cgroup {directory} left behind"
+        named = [p for p in Path("/sys/fs/cgroup/systemd").glob(f"**/{self.cgroup_parent}/*") if p.is_dir()]
+        for directory in named:  # runc also makes the group in the name=systemd hierarchy
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+        parents = cgroups.Cgroup.for_path(self.cgroup_parent).directories()
+        parents += [p for p in Path("/sys/fs/cgroup/systemd").glob(f"**/{self.cgroup_parent}") if p.is_dir()]
+        for directory in parents:
+            with contextlib.suppress(OSError):
+                directory.rmdir()
+                directory.parent.rmdir()  # composer-test, once no run uses it
 
 
 def backend_skip_reason(backend: str) -> str | None:

@@ -154,3 +154,10 @@ def test_bundle_refuses_bad_settings(tmp_path: Path, fields: dict[str, Any], mes
     with pytest.raises(ConfigError) as info:
         _spec(tmp_path, **fields)
     assert str(info.value) == message
+
+
+def test_bundle_tty_and_init(tmp_path: Path) -> None:
+    spec = _spec(tmp_path, tty=True, init=True)
+    assert spec["process"]["terminal"] is True
+    assert spec["annotations"]["org.composer.init"] == "true"
+    assert _spec(tmp_path)["process"]["terminal"] is False

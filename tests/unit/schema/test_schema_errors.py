@@ -63,15 +63,15 @@ def test_typos(load: Load, text: str, message: str) -> None:
     [
         (
             "services:\n  api:\n    image: a\n    volumes: ['data:/d']\n",
-            'service "api" refers to undefined volume data: invalid compose project',
+            'compose.yaml:4:5: service "api" refers to undefined volume data: invalid compose project',
         ),
         (
             _svc("depends_on: [db]"),
-            'service "web" depends on undefined service "db": invalid compose project',
+            'compose.yaml:4:5: service "web" depends on undefined service "db": invalid compose project',
         ),
         (
             _svc("networks: [front]"),
-            'service "web" refers to undefined network front: invalid compose project',
+            'compose.yaml:4:5: service "web" refers to undefined network front: invalid compose project',
         ),
         ("services: {}\n", "no service selected"),
         (_svc("restart: sometimes"), 'compose.yaml:4:5: services.web.restart: invalid restart policy "sometimes" — expected no, always, on-failure[:N] or unless-stopped'),
