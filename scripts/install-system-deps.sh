@@ -6,6 +6,7 @@
 #   nftables         nft(8): kernel NAT for published ports
 #   docker-registry  a registry server on 127.0.0.1 for the push/pull tests
 #   skopeo           an independent tool that reads and writes image archives, for tests
+#   zstd             zstd-compressed image layers (when the zstandard module is absent)
 set -euo pipefail
 need=()
 [[ -x /bin/busybox ]] && /bin/busybox --help 2>&1 | grep -q BusyBox || need+=(busybox-static)
@@ -15,6 +16,7 @@ command -v ip >/dev/null || need+=(iproute2)
 command -v nft >/dev/null || need+=(nftables)
 [[ -x /usr/bin/docker-registry ]] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
+command -v zstd >/dev/null || need+=(zstd)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

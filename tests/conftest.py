@@ -21,6 +21,9 @@ from tests import helpers
 
 REPO = Path(__file__).resolve().parent.parent
 
+# Tests never contact a registry (network safety): a missing image is an error, not a pull.
+os.environ["COMPOSER_OFFLINE"] = "1"
+
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     if os.geteuid() == 0 and sys.platform == "linux":

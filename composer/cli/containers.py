@@ -114,6 +114,7 @@ def run(
         environment=_env_pairs(env), labels=_labels(label), name=name, user=user, workdir=workdir,
         publish=publish or [], service_ports=service_ports, volumes=volume or [], no_deps=no_deps,
         use_aliases=use_aliases, runtime=g.runtime, environ=dict(os.environ),
+        image_options=g.image_options(),
     )
     try:
         rec = anyio.run(oneoff.run, paths, proj, ImageStore(paths.state_root), opts, reporter)
@@ -193,6 +194,7 @@ def create(
         if s not in proj.services:
             raise ServiceNotFoundError(f"no such service: {s}")
     image_options: dict[str, Any] = {k: v for k, v in (("build", build), ("no_build", no_build), ("pull", pull)) if v}
+    image_options.update(g.image_options())
     wanted: dict[str, Any] = {
         "services": services or [], "force_recreate": force_recreate, "no_recreate": no_recreate,
         "remove_orphans": remove_orphans, "no_start": True, "scale": _parse_scale(scale or []),

@@ -32,6 +32,19 @@ class GlobalOptions:
     ansi: str = "auto"
     dry_run: bool = False
 
+    def image_options(self) -> dict[str, Any]:
+        """What every command that may build or pull images passes to ``engine.images``.
+
+        Pulls contact registries: ``COMPOSER_OFFLINE=1`` (set by the test suite)
+        turns them off, and a missing image is then ``No such image: REF``.
+        """
+        import sys
+
+        def log(service: str, line: str) -> None:
+            print(f"[{service}] {line}", file=sys.stderr, flush=True)
+
+        return {"allow_pull": os.environ.get("COMPOSER_OFFLINE", "") not in ("1", "true", "yes"), "log": log}
+
     def use_color(self, no_color: bool = False) -> bool:
         """Colours for log prefixes: --no-color and --ansi, else only on a terminal."""
         import sys

@@ -84,7 +84,7 @@ def up(
 
         raise ServiceNotFoundError(f"no such service: {exit_code_from}")
     paths = g.paths
-    image_options: dict[str, Any] = {}
+    image_options: dict[str, Any] = g.image_options()
     if build:
         image_options["build"] = True
     if no_build:

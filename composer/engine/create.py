@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from composer.engine import attach, bundle, networks, process, state
+from composer.engine import attach, bundle, images, networks, process, state
 from composer.engine.containers import COMPOSE_VERSION, now_rfc3339
 from composer.engine.state import Paths
 from composer.errors import ConfigError
@@ -124,7 +124,7 @@ def create(
             "service": service.name,
             "number": number,
             "created": now_rfc3339(),
-            "image": service.image,
+            "image": images.image_name(project, service),
             "image_id": image.id,
             "layers": [str(p) for p in image.layers],
             "command": args,

@@ -55,6 +55,7 @@ class RunOptions:
     no_deps: bool = False
     use_aliases: bool = False
     runtime: str | None = None
+    image_options: Mapping[str, Any] = field(default_factory=dict)  # allow_pull, log, ... for engine.images
     environ: Mapping[str, str] = field(default_factory=dict)  # the caller's, for -e KEY and ~
 
 
@@ -131,7 +132,8 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
     svc = oneoff_service(project, opts, slug)
     if opts.name and any(r["name"] == opts.name for r in state.container_records(paths)):
         raise ConfigError(f'container name "{opts.name}" is already in use')
-    image = engine_images.ensure_images(project, [opts.service], store)[opts.service]
+    image = engine_images.ensure_images(project, [opts.service], store, run_root=paths.run_root,
+                                        **dict(opts.image_options))[opts.service]
     with state.project_lock(paths, project.name):
         engine._prepare(paths, project, [opts.service], _quiet)
         rec = create.create(paths, project, svc, 1, image, "", opts.runtime, oneoff=True,

@@ -11,6 +11,7 @@ reason ("recreate web: environment.DEBUG changed").
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -149,7 +150,9 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
     from composer.planner import graph
 
     names = graph.select_services(project, list(opts.services), with_deps=not opts.no_deps)
-    images = engine_images.ensure_images(project, names, store, report, **dict(opts.image_options))
+    images = await anyio.to_thread.run_sync(functools.partial(
+        engine_images.ensure_images, project, names, store, report, run_root=paths.run_root,
+        **dict(opts.image_options)))
     with state.project_lock(paths, project.name):
         claim_project(paths, project, opts.explicit_name)
         await anyio.to_thread.run_sync(_prepare, paths, project, names, report, opts.outbound)
