@@ -43,7 +43,7 @@ class ComposerError(Exception):
 class ConfigError(ComposerError):
     """The compose file, the environment or the command-line options are wrong."""
 
-    exit_code = 15  # docker compose exits 15 on an invalid compose file
+    exit_code = 1  # as Docker Compose v2.40 (checked with its binary, for both `config` and `up`)
 
 
 class InterpolationError(ConfigError):

@@ -106,7 +106,7 @@ def run(
     if detach and rm:
         raise ConfigError("--rm and -d cannot be combined")
     g = _opts(ctx)
-    proj = g.load_project()
+    proj = g.load_project([service])
     paths = g.paths
     opts = oneoff.RunOptions(
         service=service, command=command or None,
@@ -189,7 +189,7 @@ def create(
     if force_recreate and no_recreate:
         raise ConfigError("--force-recreate and --no-recreate are incompatible")
     g = _opts(ctx)
-    proj = g.load_project()
+    proj = g.load_project(services or [])
     for s in services or []:
         if s not in proj.services:
             raise ServiceNotFoundError(f"no such service: {s}")

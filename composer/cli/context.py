@@ -8,6 +8,7 @@ top-level ``name`` and the service names of the compose file.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -59,7 +60,7 @@ class GlobalOptions:
 
         return Paths.from_root(self.root)
 
-    def options(self) -> Any:
+    def options(self, services: Sequence[str] = ()) -> Any:
         from composer.schema import ProjectOptions
 
         return ProjectOptions(
@@ -70,12 +71,14 @@ class GlobalOptions:
             project_directory=self.project_directory,
             profiles=tuple(self.profiles),
             env_files=tuple(self.env_files),
+            services=tuple(services),
         )
 
-    def load_project(self) -> Project:
+    def load_project(self, services: Sequence[str] = ()) -> Project:
+        """The Compose model; naming ``services`` enables their profiles, as Docker Compose does."""
         from composer.schema import load_project
 
-        return load_project(self.options())
+        return load_project(self.options(services))
 
     def _light(self) -> tuple[str, list[str] | None]:
         """(project name, service names or None if no file) without the Compose model."""

@@ -75,7 +75,7 @@ def up(
     if abort_on_exit and abort_on_failure:
         raise ConfigError("--abort-on-container-exit and --abort-on-container-failure are incompatible")
     g = _opts(ctx)
-    proj = g.load_project()
+    proj = g.load_project(services or [])
     for warning in getattr(proj, "warnings", ()):
         typer.echo(f"WARN[0000] {warning}", err=True)
     _warn_not_acted_on(proj)

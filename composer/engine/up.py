@@ -129,9 +129,11 @@ def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapp
     for rec in state.container_records(paths, project.name):
         if rec.get("labels", {}).get("com.docker.compose.oneoff") == "True":
             continue
+        # a record whose bundle was never written (a killed `up`) is recreated
+        complete = (paths.container_dir(rec["id"]) / "config.json").exists()
         observed.append(Observed(
             id=rec["id"], name=rec["name"], service=rec["service"], number=rec["number"],
-            config_hash=rec["labels"].get("com.docker.compose.config-hash", ""),
+            config_hash=rec["labels"].get("com.docker.compose.config-hash", "") if complete else "",
             config=rec.get("config", {}), image_id=rec.get("image_id", ""),
             running=containers.is_running(paths, rec["id"]),
         ))

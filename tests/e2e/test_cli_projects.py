@@ -45,7 +45,7 @@ def test_ls_lists_every_project(run, tmp_path: Path, project_name: str) -> None:
         assert table[0].split() == ["NAME", "STATUS", "CONFIG", "FILES"]
         assert table[1].split() == [running, "running(1)", str(up_file)]
         res = run("ls", "--format", "yaml", check=False)
-        assert res.returncode == 15 and res.stderr.strip() == "invalid --format 'yaml': use table or json"
+        assert res.returncode == 1 and res.stderr.strip() == "invalid --format 'yaml': use table or json"
     finally:
         run("-p", running, "down", "-t", "0", check=False)
         run("-p", stopped, "down", "-t", "0", check=False)
