@@ -7,6 +7,7 @@
 #   docker-registry  a registry server on 127.0.0.1 for the push/pull tests
 #   skopeo           an independent tool that reads and writes image archives, for tests
 #   zstd             zstd-compressed image layers (when the zstandard module is absent)
+#   libseccomp2      compiles the seccomp filter (Docker's default profile) of the built-in runtime
 set -euo pipefail
 need=()
 [[ -x /bin/busybox ]] && /bin/busybox --help 2>&1 | grep -q BusyBox || need+=(busybox-static)
@@ -17,6 +18,7 @@ command -v nft >/dev/null || need+=(nftables)
 [[ -x /usr/bin/docker-registry ]] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v zstd >/dev/null || need+=(zstd)
+ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || need+=(libseccomp2)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

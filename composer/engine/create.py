@@ -98,6 +98,11 @@ def create(
     """Create the container's directory, bundle and record; nothing runs yet."""
     from composer.engine import volumes
 
+    mode = attach.network_mode(service) or ""
+    if mode.startswith(("service:", "container:")) and service.ports:
+        # as the Docker daemon refuses it: the ports belong to the other container's namespace
+        raise ConfigError(f"service {service.name!r}: conflicting options: port publishing and the "
+                          f"container type network mode ({mode})")
     cid = secrets.token_hex(32)
     name = name or container_name(project, service, number)
     cdir = paths.container_dir(cid)

@@ -34,7 +34,7 @@ from typing import NoReturn
 
 from composer.errors import ComposerError
 from composer.runtime import backends, cgroups, init, syscalls
-from composer.runtime.jsonlog import JsonLog, LineSplitter
+from composer.runtime.jsonlog import JsonLog, LineSplitter, rotation_options
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
 
@@ -88,7 +88,7 @@ class Shim:
             self.fail(str(exc), 128)
             return
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = JsonLog(self.log_path)
+        log = JsonLog(self.log_path, **rotation_options(spec.annotations))
         try:
             if self.backend == "builtin":
                 self.supervise(spec, log)

@@ -155,3 +155,29 @@ services:
     assert [r["Service"] for r in _rows(run, base, "-a")] == ["gone"]
     run(*base, "down", "--remove-orphans")
     assert _rows(run, base, "-a") == []
+
+
+def test_log_rotation_by_logging_options(run, composer_root: Path, tmp_path: Path, project_name: str) -> None:
+    f = _write(tmp_path, f"""
+services:
+  chatty:
+    image: busybox
+    command: ["sh", "-c", "for i in $$(seq 1 200); do echo line-$$i; done; {TRAP}sleep 1000 & wait"]
+    logging:
+      driver: json-file
+      options:
+        max-size: 1k
+        max-file: "3"
+""")
+    base = ["-f", str(f), "-p", project_name]
+    run(*base, "up", "-d")
+    deadline = time.monotonic() + 10
+    while "line-200" not in (out := run(*base, "logs", "--no-log-prefix").stdout) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lines = out.split()
+    assert lines[-1] == "line-200"
+    assert "line-1" not in lines  # rotated away: 3 files of 1 KiB keep only the newest lines
+    assert lines == sorted(lines, key=lambda x: int(x.split("-")[1]))
+    logs = list((composer_root / "containers").glob("*/*-json.log*"))
+    assert sorted(p.name.split("-json.log")[1] for p in logs) == ["", ".1", ".2"]
+    run(*base, "down")
