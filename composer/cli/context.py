@@ -93,20 +93,19 @@ class GlobalOptions:
             raise
         import yaml
 
-        doc: Any = {}
-        try:
-            with open(files[0]) as fh:
-                doc = yaml.safe_load(fh) or {}
-        except (OSError, yaml.YAMLError):
-            doc = {}
-        services: list[str] = []
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: 10x faster
+        docs: list[Any] = []
         for f in files:
             try:
                 with open(f) as fh:
-                    d = yaml.safe_load(fh) or {}
-                services += list((d.get("services") or {}).keys())
-            except (OSError, yaml.YAMLError, AttributeError):
-                pass
+                    docs.append(yaml.load(fh, Loader=loader) or {})
+            except (OSError, yaml.YAMLError):
+                docs.append({})
+        doc: Any = docs[0] if docs else {}
+        services: list[str] = []
+        for d in docs:
+            if isinstance(d, dict) and isinstance(d.get("services"), dict):
+                services += list(d["services"])
         name = explicit
         if not name and isinstance(doc, dict) and isinstance(doc.get("name"), str) and "$" not in doc["name"]:
             name = doc["name"]
