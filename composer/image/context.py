@@ -120,29 +120,15 @@ class Source:
     is_dir: bool
 
 
-def resolve_in_root(root: Path, rel: str, follow_last: bool = True) -> Path:
-    """``rel`` under ``root``, symlinks resolved as if ``root`` were ``/``."""
-    parts = [p for p in rel.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    hops = 0
-    while parts:
-        part = parts.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        path = os.path.join(root, *resolved, part)
-        if (parts or follow_last) and os.path.islink(path):
-            hops += 1
-            if hops > 40:
-                raise ImageError(f"{rel}: too many levels of symbolic links")
-            target = os.readlink(path)
-            if target.startswith("/"):
-                resolved = []
-            parts[:0] = target.split("/")
-            continue
-        resolved.append(part)
-    return Path(root, *resolved)
+def resolve_in_root(root: Path, rel: str) -> Path:
+    """``rel`` under ``root``, symlinks resolved as if ``root`` were ``/`` (the runtime's secure_join)."""
+    from composer.errors import ContainerStartError
+    from composer.runtime.rootfs import secure_join
+
+    try:
+        return Path(secure_join(str(root), rel))
+    except ContainerStartError:
+        raise ImageError(f"{rel}: too many levels of symbolic links") from None
 
 
 def find_sources(root: Path, pattern: str, ignore: Ignore | None, what: str) -> list[Source]:
