@@ -10,7 +10,8 @@
 #   libseccomp2      compiles the seccomp filter (Docker's default profile) of the built-in runtime
 set -euo pipefail
 need=()
-[[ -x /bin/busybox ]] && /bin/busybox --help 2>&1 | grep -q BusyBox || need+=(busybox-static)
+# (no `cmd | grep -q` under pipefail: grep's early exit would make cmd die of SIGPIPE)
+[[ -x /bin/busybox ]] && [[ "$(/bin/busybox --help 2>&1)" == *BusyBox* ]] || need+=(busybox-static)
 command -v crun >/dev/null || need+=(crun)
 command -v runc >/dev/null || need+=(runc)
 command -v ip >/dev/null || need+=(iproute2)
@@ -18,7 +19,7 @@ command -v nft >/dev/null || need+=(nftables)
 [[ -x /usr/bin/docker-registry ]] || need+=(docker-registry)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v zstd >/dev/null || need+=(zstd)
-ldconfig -p 2>/dev/null | grep -q 'libseccomp\.so\.2' || need+=(libseccomp2)
+[[ "$(ldconfig -p 2>/dev/null)" == *libseccomp.so.2* ]] || need+=(libseccomp2)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

@@ -21,10 +21,11 @@ HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 COMPOSER=${COMPOSER:-$HERE/.venv/bin/composer}
 REF=busybox:latest
 
-if [[ ! -x /bin/busybox ]] || ! /bin/busybox --help 2>&1 | grep -q BusyBox; then
+# (no `cmd | grep -q` under pipefail: grep's early exit can kill cmd with SIGPIPE)
+if [[ ! -x /bin/busybox ]] || [[ "$(/bin/busybox --help 2>&1)" != *BusyBox* ]]; then
     apt-get -o DPkg::Lock::Timeout=600 install -y busybox-static
 fi
-if command -v file >/dev/null && ! file -L /bin/busybox | grep -q 'statically linked'; then
+if command -v file >/dev/null && [[ "$(file -L /bin/busybox)" != *"statically linked"* ]]; then
     echo "/bin/busybox is not statically linked (install busybox-static)" >&2
     exit 1
 fi
@@ -60,7 +61,7 @@ if [[ -n ${BUSYBOX_TAR:-} ]]; then
     cp "$TAR" "$BUSYBOX_TAR"
 fi
 
-if "$COMPOSER" image inspect "$REF" 2>/dev/null | grep -q "\"composer.busybox.sha\": \"$SHA\""; then
+if [[ "$("$COMPOSER" image inspect "$REF" 2>/dev/null || true)" == *"\"composer.busybox.sha\": \"$SHA\""* ]]; then
     echo "$REF is up to date (composer.busybox.sha=$SHA)"
     exit 0
 fi
