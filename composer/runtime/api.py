@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from composer.errors import ContainerNotFoundError, ContainerStartError, RuntimeFailure
+from composer.runtime import pidfd as pidwait
 from composer.runtime.defaults import DEFAULT_PATH
 from composer.runtime.state import (
     Record,
@@ -170,67 +171,10 @@ def attach_socket(container_id: str, run_root: Path) -> Path | None:
     return Path(record.terminal_socket)
 
 
-def pause_container(container_id: str, run_root: Path) -> None:
-    """Freeze every process of the running container (``docker pause``)."""
-    _running_cgroup(container_id, run_root, "pause").freeze()
-
-
-def resume_container(container_id: str, run_root: Path) -> None:
-    """Thaw a paused container (``docker unpause``)."""
-    _running_cgroup(container_id, run_root, "unpause").thaw()
-
-
-def container_stats(container_id: str, run_root: Path) -> dict[str, int]:
-    """Usage from the container's cgroups: ``cpu_ns`` (total CPU time), ``memory_bytes``
-    (usage less inactive page cache, as ``docker stats``), ``memory_limit`` (the
-    host's memory when unlimited) and ``pids``. All zero once it has stopped."""
-    current = container_state(container_id, run_root)
-    record = _record(container_id, run_root)
-    if current is None or current.status != "running" or not record.cgroup:
-        return {"cpu_ns": 0, "memory_bytes": 0, "memory_limit": 0, "pids": 0}
-    from composer.runtime.cgroups import Cgroup
-
-    return Cgroup(record.cgroup).stats()
-
-
-def container_processes(container_id: str, run_root: Path) -> list[dict[str, Any]]:
-    """The container's processes as ``docker top`` lists them (host pids), init first.
-
-    Each: ``pid``, ``ppid``, ``uid``, ``user`` (the host's name for the uid),
-    ``stime`` (start, seconds since boot), ``time`` (CPU seconds), ``cmd``.
-    """
-    record = _record(container_id, run_root)
-    current = container_state(container_id, run_root)
-    if current is None or current.status != "running":
-        raise RuntimeFailure(f"container {container_id} is not running")
-    from composer.runtime.procinfo import processes
-
-    pids: list[int] = []
-    if record.cgroup:
-        from composer.runtime.cgroups import Cgroup
-
-        pids = Cgroup(record.cgroup).pids()
-    if not pids:
-        pids = [record.pid]
-    return processes(pids, first=record.pid)
-
-
 def signal_process(pid: int, sig: int) -> None:
     """Send ``sig`` to one process (``kill --all``); gone already is fine."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, sig)
-
-
-def _running_cgroup(container_id: str, run_root: Path, verb: str) -> Any:
-    from composer.runtime.cgroups import Cgroup
-
-    record = _record(container_id, run_root)
-    current = container_state(container_id, run_root)
-    if current is None or current.status != "running":
-        raise RuntimeFailure(f"cannot {verb} container {container_id}: it is not running")
-    if not record.cgroup:
-        raise RuntimeFailure(f"cannot {verb} container {container_id}: it has no cgroup")
-    return Cgroup(record.cgroup)
 
 
 def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
@@ -271,7 +215,7 @@ def container_state(container_id: str, run_root: Path) -> RuntimeState | None:
 def kill_container(container_id: str, run_root: Path, sig: int) -> None:
     """Send ``sig`` to the container's init; a no-op if it is not running."""
     record = _record(container_id, run_root)
-    pidfd = _open_pidfd(record.pid, record.pid_start)
+    pidfd = pidwait.open_pidfd(record.pid, record.pid_start)
     if pidfd is None:
         return
     try:
@@ -293,19 +237,19 @@ def stop_container(
     mounts, so the caller may remove the rootfs right away.
     """
     record = _record(container_id, run_root)
-    pidfd = _open_pidfd(record.pid, record.pid_start)
+    pidfd = pidwait.open_pidfd(record.pid, record.pid_start)
     if pidfd is not None:
         try:
             with contextlib.suppress(ProcessLookupError):
                 signal.pidfd_send_signal(pidfd, sig)
             _thaw(record)  # as docker stop: a paused container gets the signal, then runs to act on it
-            if not _wait_fd(pidfd, timeout):
+            if not pidwait.wait_fd(pidfd, timeout):
                 with contextlib.suppress(ProcessLookupError):
                     signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-                _wait_fd(pidfd, SHIM_EXIT_TIMEOUT)
+                pidwait.wait_fd(pidfd, SHIM_EXIT_TIMEOUT)
         finally:
             os.close(pidfd)
-    _wait_shim(record)
+    pidwait.wait_shim(record, SHIM_EXIT_TIMEOUT)
     final = container_state(container_id, run_root)
     return final.exit_code if final else None
 
@@ -326,7 +270,7 @@ def delete_container(container_id: str, run_root: Path) -> None:
         raise RuntimeFailure(f"cannot delete container {container_id}: it is running; stop it first")
     if current is not None and current.status == "created":
         stop_container(container_id, run_root, signal.SIGKILL, timeout=SHIM_EXIT_TIMEOUT)
-    _wait_shim(record)
+    pidwait.wait_shim(record, SHIM_EXIT_TIMEOUT)
     shutil.rmtree(directory)
 
 
@@ -349,7 +293,7 @@ def start(container_id: str, run_root: Path) -> RuntimeState:
         raise RuntimeFailure(f"cannot start container {container_id}: it is {current.status}, not created")
     fd = os.open(directory / EXEC_FIFO, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     try:
-        if not _wait_fd(fd, START_TIMEOUT) or not os.read(fd, 1):
+        if not pidwait.wait_fd(fd, START_TIMEOUT) or not os.read(fd, 1):
             raise ContainerStartError(f"container {container_id} did not take the start signal")
     finally:
         os.close(fd)
@@ -484,7 +428,7 @@ def _fresh_dir(container_id: str, run_root: Path) -> Path:
         if current is not None:
             record = read_record(directory)
             if record is not None:
-                _wait_shim(record)
+                pidwait.wait_shim(record, SHIM_EXIT_TIMEOUT)
         shutil.rmtree(directory)
         directory.mkdir()
     return directory
@@ -528,32 +472,10 @@ def _record(container_id: str, run_root: Path) -> Record:
     return record
 
 
-def _open_pidfd(pid: int, start_time: int) -> int | None:
-    """A pidfd for ``pid`` if it is still the process started at ``start_time``."""
-    if pid <= 0:
-        return None
-    try:
-        pidfd = os.pidfd_open(pid)
-    except ProcessLookupError:
-        return None
-    except OSError as exc:
-        raise RuntimeFailure.from_oserror("pidfd_open", str(pid), exc) from exc
-    if not is_alive(pid, start_time):  # checked after opening: the pidfd pins the pid
-        os.close(pidfd)
-        return None
-    return pidfd
-
-
-def _wait_fd(fd: int, timeout: float) -> bool:
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(max(0.0, timeout) * 1000))
-
-
-def _wait_shim(record: Record) -> None:
-    pidfd = _open_pidfd(record.shim_pid, record.shim_start)
-    if pidfd is not None:
-        try:
-            _wait_fd(pidfd, SHIM_EXIT_TIMEOUT)
-        finally:
-            os.close(pidfd)
+# cgroup-facing verbs (pause, stats, top) live in ``usage``; re-exported here, the engine's one door
+from composer.runtime.usage import (  # noqa: E402
+    container_processes,
+    container_stats,
+    pause_container,
+    resume_container,
+)
