@@ -24,7 +24,6 @@ import contextlib
 import json
 import os
 import platform
-import re
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -33,6 +32,7 @@ from typing import Any, BinaryIO
 
 from composer.errors import ImageError, ImageNotFoundError, StateError
 from composer.image import layout as oci
+from composer.image import lookup
 from composer.image.changes import apply_changes
 from composer.image.ingest import copy_decompressed
 from composer.image.model import (
@@ -43,12 +43,11 @@ from composer.image.model import (
     format_created,
     parse_created,
 )
-from composer.image.reference import Reference, is_image_id, parse_reference
+from composer.image.reference import Reference, parse_reference
 from composer.image.unpack import rmtree, unpack_layer
 
 __all__ = ["Image", "ImageConfig", "ImageStore", "ImageSummary", "RemoveResult", "host_architecture"]
 
-_HEX_PREFIX_RE = re.compile(r"(?:sha256:)?([a-f0-9]{4,64})")
 _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm64",
          "armv7l": "arm", "i686": "386", "i386": "386", "ppc64le": "ppc64le",
          "s390x": "s390x", "riscv64": "riscv64"}
@@ -140,12 +139,12 @@ class ImageStore:
 
     def get(self, ref: str) -> Image:
         """By reference (familiar or canonical), full id, or unique id prefix (>= 4 hex)."""
-        digest, _ = self._resolve(self._entries(), ref)
+        digest, _ = lookup.resolve(self.layout, self._entries(), ref)
         return self._image(digest)
 
     def exists(self, ref: str) -> bool:
         try:
-            self._resolve(self._entries(), ref)
+            lookup.resolve(self.layout, self._entries(), ref)
         except ImageNotFoundError:
             return False
         return True
@@ -178,14 +177,14 @@ class ImageStore:
         target = self._taggable(new_ref)
         with self.layout.lock():
             entries = self._entries()
-            digest, _ = self._resolve(entries, src_ref)
+            digest, _ = lookup.resolve(self.layout, entries, src_ref)
             self._write_entries(self._with_ref(entries, digest, target))
 
     def remove(self, ref: str, force: bool = False) -> RemoveResult:
         """``docker rmi``: untag a reference; delete the image when nothing refers to it."""
         with self.layout.lock():
             entries = self._entries()
-            digest, matched = self._resolve(entries, ref)
+            digest, matched = lookup.resolve(self.layout, entries, ref)
             mine = [e for e in entries if e.digest == digest]
             if matched is not None and len(mine) > 1:
                 drop = [e for e in mine if e.ref == matched]
@@ -422,50 +421,6 @@ class ImageStore:
         if ref.digest is not None:
             raise ImageError("refusing to create a tag with a digest reference")
         return ref
-
-    def _resolve(self, entries: _Entries, query: str) -> tuple[str, str | None]:
-        """(manifest digest, the canonical reference matched or None) for ``query``."""
-        if is_image_id(query):
-            found = self._by_id_prefix(entries, query[7:], exact=True)
-            if found:
-                return found, None
-            raise ImageNotFoundError(f"No such image: {query}")
-        parse_error: ImageError | None = None
-        shown = query
-        try:
-            ref = parse_reference(query)
-        except ImageError as exc:
-            parse_error = exc
-        else:
-            shown = ref.familiar()
-            for entry in entries:
-                if entry.ref == ref.canonical():
-                    return entry.digest, entry.ref
-                if ref.digest is not None and entry.digest == ref.digest and entry.ref and \
-                        parse_reference(entry.ref).name == ref.name:
-                    return entry.digest, None
-        match = _HEX_PREFIX_RE.fullmatch(query)
-        if match:
-            found = self._by_id_prefix(entries, match[1], exact=False)
-            if found:
-                return found, None
-        if parse_error is not None:
-            raise parse_error
-        raise ImageNotFoundError(f"No such image: {shown}")
-
-    def _by_id_prefix(self, entries: _Entries, prefix: str, exact: bool) -> str | None:
-        ids: dict[str, str] = {}
-        for digest in dict.fromkeys(e.digest for e in entries):
-            try:
-                image_id = self.layout.read_json(digest)["config"]["digest"]
-            except (StateError, KeyError, TypeError):
-                continue
-            hexid = image_id.removeprefix("sha256:")
-            if hexid == prefix or (not exact and hexid.startswith(prefix)):
-                ids.setdefault(image_id, digest)
-        if len(ids) > 1:
-            raise ImageError(f"multiple images found with provided prefix: {prefix}")
-        return next(iter(ids.values()), None)
 
     # internals: images
 
