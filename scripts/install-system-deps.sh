@@ -8,6 +8,7 @@
 #   skopeo           an independent tool that reads and writes image archives, for tests
 #   zstd             zstd-compressed image layers (when the zstandard module is absent)
 #   libseccomp2      compiles the seccomp filter (Docker's default profile) of the built-in runtime
+#   tini             /usr/bin/tini-static: pid 1 of `init: true` containers (Docker's docker-init)
 set -euo pipefail
 need=()
 # (no `cmd | grep -q` under pipefail: grep's early exit would make cmd die of SIGPIPE)
@@ -20,6 +21,7 @@ command -v nft >/dev/null || need+=(nftables)
 command -v skopeo >/dev/null || need+=(skopeo)
 command -v zstd >/dev/null || need+=(zstd)
 [[ "$(ldconfig -p 2>/dev/null)" == *libseccomp.so.2* ]] || need+=(libseccomp2)
+[[ -x /usr/bin/tini-static ]] || need+=(tini)
 if ((${#need[@]})); then
     echo "installing: ${need[*]}" >&2
     export DEBIAN_FRONTEND=noninteractive

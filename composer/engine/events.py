@@ -4,7 +4,7 @@ There is no daemon to subscribe to, so events are derived: the records and
 runtime states of the project's containers are polled and each change
 between two looks becomes an event (``create``, ``start``, ``die`` with its
 exit code, ``destroy``, ``health_status: healthy``, ``pause``,
-``unpause``). What is already there when watching starts produces nothing,
+``unpause``; ``oom`` before the ``die`` of an OOM-killed container). What is already there when watching starts produces nothing,
 as with Docker. Changes quicker than the poll interval (a container that
 starts and dies in between) are reported as both, in order.
 """
@@ -67,7 +67,7 @@ def _looks(paths: Paths, project: str, services: Sequence[str]) -> dict[str, _Lo
         health = (state.health_record(paths, rec["id"]) or {}).get("status", "") if rec.get("healthcheck") else ""
         exit_code = st.exit_code if st is not None else None
         out[rec["id"]] = _Look(status, st.started_at if st is not None else None, health,
-                               dict(rec, _exit=exit_code))
+                               dict(rec, _exit=exit_code, _oom=st is not None and st.oom_killed))
     return out
 
 
@@ -83,6 +83,8 @@ def diff(before: dict[str, _Look], after: dict[str, _Look], now: dt.datetime) ->
         rec = new.rec
 
         def ev(action: str, cid: str = cid, rec: dict[str, Any] = rec, **extra: str) -> None:
+            if action == "die" and rec.get("_oom"):  # the OOM killer ended it: Docker's "oom" comes first
+                events.append(Event(now, "oom", cid, rec["service"], _attrs(rec)))
             events.append(Event(now, action, cid, rec["service"], _attrs(rec, **extra)))
 
         if old is None:

@@ -110,4 +110,11 @@ def parse_created(text: str | None) -> datetime:
 
 
 def format_created(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    """RFC 3339 as Go writes it (``time.RFC3339Nano``: no trailing zeros in the fraction).
+
+    A Go tool that re-encodes a config (skopeo converting a Docker manifest to
+    OCI) then writes the same bytes, so the image keeps its id.
+    """
+    utc = when.astimezone(UTC)
+    fraction = f"{utc.microsecond:06d}".rstrip("0")
+    return utc.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"

@@ -20,6 +20,15 @@ manager disabled, from a process that has already joined the container's
 group (so the container is inside it and limited by it), in a private mount
 namespace where the v2 mount is detached, so crun sees a plain v1 host. The
 host's mounts are untouched (the namespace is the crun process's own).
+
+``init: true``. As Docker does, a static tini (Debian's ``tini`` package,
+``/usr/bin/tini-static``) is bound read-only at ``/sbin/docker-init`` and made
+pid 1 with ``/sbin/docker-init -- <args>``: it forwards signals to the program,
+reaps orphans and exits with the program's status (128+signal). The shim hands
+the runtime a derived bundle (``run_bundle``): a copy of ``config.json`` in the
+container's runtime directory, its root made absolute. Every backend runs it
+so; without tini the builtin backend falls back on its own init
+(``init.reaper``) and crun and runc refuse to start.
 """
 
 from __future__ import annotations
@@ -31,6 +40,7 @@ import shutil
 import subprocess
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from composer.errors import ContainerStartError
 from composer.runtime import cgroups, syscalls
@@ -38,6 +48,12 @@ from composer.runtime import cgroups, syscalls
 EXTERNAL = ("crun", "runc")
 KNOWN = ("builtin", *EXTERNAL)
 DELETE_TIMEOUT = 10.0
+#: where Docker puts its init (``docker run --init``)
+INIT_PATH = "/sbin/docker-init"
+#: static builds of tini: they run in any image, even one without a libc
+TINI_BINARIES = ("/usr/bin/tini-static", "/usr/local/bin/tini-static")
+#: the derived bundle of an ``init: true`` container, in its runtime directory
+INIT_BUNDLE = "init-bundle"
 
 
 def check(backend: str) -> None:
@@ -141,3 +157,63 @@ def exit_code_for(message: str) -> int:
     if "permission denied" in lowered:
         return 126
     return 128
+
+
+def tini_binary() -> str | None:
+    return next((path for path in TINI_BINARIES if os.access(path, os.X_OK)), None)
+
+
+def run_bundle(bundle: Path, directory: Path, backend: str) -> Path:
+    """The bundle to run: ``bundle``, or for ``init: true`` one whose pid 1 is tini (see above)."""
+    from composer.runtime.init import INIT_ANNOTATION  # not at the top: api imports this module
+
+    try:
+        raw = (bundle / "config.json").read_bytes()
+    except OSError:
+        return bundle  # load_spec says what is wrong
+    if INIT_ANNOTATION.encode() not in raw:
+        return bundle
+    try:
+        doc = json.loads(raw)
+    except ValueError:
+        return bundle
+    notes = doc.get("annotations") if isinstance(doc, dict) else None
+    if not isinstance(notes, dict) or notes.get(INIT_ANNOTATION) != "true":
+        return bundle
+    tini = tini_binary()
+    if tini is None:
+        if backend == "builtin":
+            return bundle  # its own init stands in
+        raise ContainerStartError(f"init: true on {backend} needs a static tini on the host (apt-get install tini)")
+    derived = directory / INIT_BUNDLE
+    derived.mkdir(parents=True, exist_ok=True)
+    (derived / "config.json").write_text(json.dumps(with_init(doc, bundle, tini)))
+    return derived
+
+
+def with_init(doc: dict[str, Any], bundle: Path, tini: str) -> dict[str, Any]:
+    """``doc`` (a config.json) run under ``tini`` as Docker's ``--init``; paths made absolute."""
+    from composer.runtime.init import INIT_ANNOTATION
+
+    out = dict(doc)
+    root = dict(doc.get("root") or {})
+    root["path"] = os.path.join(bundle, str(root.get("path") or "rootfs"))
+    out["root"] = root
+    process = dict(doc.get("process") or {})
+    process["args"] = [INIT_PATH, "--", *(process.get("args") or [])]
+    out["process"] = process
+    mounts = [_absolute_source(m, bundle) for m in doc.get("mounts") or []]
+    out["mounts"] = [*mounts, {"destination": INIT_PATH, "type": "bind", "source": tini,
+                               "options": ["rbind", "rprivate", "ro"]}]
+    out["annotations"] = {k: v for k, v in (doc.get("annotations") or {}).items() if k != INIT_ANNOTATION}
+    return out
+
+
+def _absolute_source(mount: Any, bundle: Path) -> Any:
+    """A bind's relative source is relative to the bundle (OCI), which the derived one is not."""
+    if not isinstance(mount, dict) or not isinstance(mount.get("source"), str):
+        return mount
+    bind = mount.get("type") == "bind" or "bind" in (mount.get("options") or ()) or "rbind" in (mount.get("options") or ())
+    if not bind or os.path.isabs(mount["source"]):
+        return mount
+    return {**mount, "source": os.path.join(bundle, mount["source"])}
