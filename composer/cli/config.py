@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from composer.schema.model import Project
+    from composer.schema.model import Project, Service
 
 
 def config(
@@ -37,7 +37,6 @@ def config(
     """Parse, resolve and render compose file in canonical format."""
     from composer.errors import ConfigError
     from composer.schema import load_project
-    from composer.schema.render import render
 
     if format_ not in ("yaml", "json"):
         raise ConfigError(f'unsupported format "{format_}": use yaml or json')
@@ -49,6 +48,12 @@ def config(
         env_files=tuple(env_file or ()) or base.env_files,
         services=tuple(services or ()),
     )
+    if no_interpolate and not (list_services or list_volumes or list_networks or list_images
+                               or list_profiles or hash_ or quiet):  # fmt: skip
+        from composer.schema.rawmodel import load_model, render_model
+
+        _write(render_model(load_model(options), format_), output)
+        return
     project = load_project(options)
     if services:
         project = _select(project, services)
@@ -58,9 +63,13 @@ def config(
         return
     text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_)
     if text is None:
-        text = render(project, format_, prune=not no_normalize, interpolated=not no_interpolate)
-        if format_ == "json":
-            pass
+        from composer.schema.render import render  # not for --quiet: ~10 ms
+
+        text = render(project, format_, prune=not no_normalize)
+    _write(text, output)
+
+
+def _write(text: str, output: Path | None) -> None:
     if output is not None:
         output.write_text(text)
     else:
@@ -111,11 +120,21 @@ def _listing(
     elif hash_ is not None:
         from composer.schema.hash import service_config_hash
 
-        names = sorted(project.services) if hash_ == "*" else [n.strip() for n in hash_.split(",")]
-        lines = [f"{n} {service_config_hash(project.services[n])}" for n in names if n in project.services]
+        names = sorted(project.services) if hash_ == "*" else sorted(hash_.split(","))
+        lines = [f"{n} {service_config_hash(_service(project, n), env_files=True)}" for n in names]
     if lines is None:
         return None
     return "".join(f"{line}\n" for line in lines)
+
+
+def _service(project: Project, name: str) -> Service:
+    """The enabled service ``name``, else Docker's "no such service" error."""
+    from composer.errors import ServiceNotFoundError
+
+    if name in project.services:
+        return project.services[name]
+    why = "disabled" if name in project.disabled else "not found"
+    raise ServiceNotFoundError(f"no such service: {name}: {why}")
 
 
 def _dependency_order(project: Project) -> list[str]:

@@ -32,9 +32,11 @@ def as_scalar_str(value: Any, loc: Loc) -> str:
     """A string, or a number/boolean rendered as Compose renders it."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return str(int(value))
-    if isinstance(value, int | float | str):
+    if isinstance(value, float):
+        from composer.schema.gojson import go_format_g
+
+        return go_format_g(value)  # as Go prints it: 1e+06, 1.5, +Inf
+    if isinstance(value, int | str):
         return str(value)
     raise ConfigError(f"{loc} must be a string, number or boolean")
 

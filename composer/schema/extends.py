@@ -24,9 +24,11 @@ def resolve_extends(
     load_file: LoadFile,
     source: str,
     tagged: Callable[[], bool] = lambda: True,
+    raw: bool = False,
 ) -> dict[str, Any]:
     """``tagged()``: a file read so far used ``!reset``/``!override`` (else no stripping)."""
     resolver = _Resolver(load_file, source, tagged)
+    resolver.raw = raw
     return {name: resolver.service(name, services, path, ()) for name in services}
 
 
@@ -37,6 +39,7 @@ class _Resolver:
         self.load_file = load_file
         self.source = source
         self.files: dict[Path, dict[str, Any]] = {}
+        self.raw = False  # Docker's raw model (merge.py's ``raw``)
 
     def service(
         self,
@@ -69,7 +72,7 @@ class _Resolver:
         local = {k: v for k, v in spec.items() if k != "extends"}
         base = {k: v for k, v in base.items() if k != "extends"}
         tagged = self.tagged or self.files_tagged()
-        merged = merge(strip_tags(base) if tagged else base, local, f"services.{name}")
+        merged = merge(strip_tags(base) if tagged else base, local, f"services.{name}", self.raw)
         result: dict[str, Any] = strip_tags(merged) if tagged else merged
         return result
 

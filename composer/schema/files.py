@@ -1,21 +1,22 @@
 """Finding compose files and reading them as YAML.
 
 The YAML dialect is YAML 1.2's core schema as go-yaml reads it, not PyYAML's
-1.1 defaults: ``restart: no`` must stay the string ``"no"`` and dates stay
-strings. Duplicate keys are an error (go-yaml refuses them), and aliases are
+1.1 defaults (``yaml12``): ``restart: no`` must stay the string ``"no"``, and
+an unquoted date is refused outside extensions, as Docker refuses it. Duplicate keys are an error (go-yaml refuses them), and aliases are
 bounded so a "billion laughs" document cannot exhaust memory when later steps
 walk (and so expand) the tree.
 """
 
 from __future__ import annotations
 
-import re
+import dataclasses
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from composer.errors import ConfigError
+from composer.schema import yaml12
 from composer.schema.tags import RESET, Override, Reset
 
 DEFAULT_FILENAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -23,23 +24,17 @@ DEFAULT_FILENAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docke
 # Real compose files have a few thousand nodes; this bounds alias expansion.
 MAX_NODES = 200_000
 
-_BOOL = "tag:yaml.org,2002:bool"
-_TIMESTAMP = "tag:yaml.org,2002:timestamp"
-_INT = "tag:yaml.org,2002:int"
-_FLOAT = "tag:yaml.org,2002:float"
-
-
 _RESOLVED: dict[str, str] = {}  # plain scalar -> tag: the same few values recur in big files
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader with YAML 1.2 booleans, no timestamps, no duplicate keys."""
+    """SafeLoader resolving plain scalars as go-yaml v3 does (``yaml12``), no duplicate keys."""
 
     def resolve(self, kind: Any, value: Any, implicit: Any) -> Any:
         if kind is yaml.ScalarNode and implicit == (True, False):
             tag = _RESOLVED.get(value)
             if tag is None:
-                tag = super().resolve(kind, value, implicit)  # type: ignore[no-untyped-call]
+                tag = yaml12.resolve(value)[0]
                 if len(_RESOLVED) < 50_000:
                     _RESOLVED[value] = tag
             return tag
@@ -79,43 +74,24 @@ def _override(loader: yaml.SafeLoader, node: yaml.Node) -> Override:
 _Loader.add_constructor("!reset", _reset)
 _Loader.add_constructor("!override", _override)
 
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_BOOL, _TIMESTAMP)]
-    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
-}
-# YAML 1.2 numbers as go-yaml reads them: no sexagesimal ("80:80" stays a string).
-_Loader.yaml_implicit_resolvers = {
-    first: [(tag, rx) for tag, rx in resolvers if tag not in (_INT, _FLOAT)]
-    for first, resolvers in _Loader.yaml_implicit_resolvers.items()
-}
-_Loader.add_implicit_resolver(
-    _INT,
-    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0[0-7]+|0o[0-7]+|0x[0-9a-fA-F]+|0b[01]+)$"),
-    list("-+0123456789"),
-)
-_Loader.add_implicit_resolver(
-    _FLOAT,
-    re.compile(
-        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
-        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
-    ),
-    list("-+0123456789."),
-)
 
 
-def _construct_int(loader: yaml.SafeLoader, node: yaml.Node) -> int:
+def _construct_go(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    """Numbers, timestamps and ``<<`` as a value, with go-yaml's rules."""
     text = str(loader.construct_scalar(node))  # type: ignore[arg-type]
-    if text.startswith("0o"):
-        return int(text[2:], 8)
-    if len(text) > 1 and text[0] == "0" and text[1].isdigit():
-        return int(text, 8)
-    return int(text, 0)
+    tag, value = yaml12.resolve(text)
+    if isinstance(value, yaml12.YamlTime):
+        loader.times_seen = True  # type: ignore[attr-defined]
+        value = dataclasses.replace(value, where=f"{node.start_mark.line + 1}:{node.start_mark.column + 1}")
+    if tag == node.tag or node.tag == yaml12.MERGE:
+        return value
+    if node.tag == yaml12.FLOAT and tag == yaml12.INT:  # !!float 1
+        return float(value)  # type: ignore[arg-type]
+    raise yaml.constructor.ConstructorError(None, None, f"cannot read {text!r} as {node.tag}", node.start_mark)
 
 
-_Loader.add_constructor(_INT, _construct_int)
-_Loader.add_implicit_resolver(
-    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
-)
+for _tag in (yaml12.INT, yaml12.FLOAT, yaml12.TIMESTAMP, yaml12.MERGE):
+    _Loader.add_constructor(_tag, _construct_go)
 
 Loader: type[_Loader] = _Loader
 if yaml.__with_libyaml__:  # libyaml's scanner and parser: ~10x faster on large files
@@ -190,7 +166,42 @@ def parse_yaml_tagged(text: str, source: str) -> tuple[dict[str, Any], bool]:
         raise ConfigError(f"{source}: top-level object must be a mapping")
     if "*" in text:  # without aliases the tree is no bigger than the text
         _check_size(data, source)
+    if getattr(loader, "times_seen", False):
+        data = _times(data, source, "", False)
     return data, bool(getattr(loader, "tags_seen", False))
+
+
+# mappings whose keys are data, not attributes: an ``x-`` key there is no extension
+_FREE_MAPS = frozenset(
+    {"labels", "environment", "annotations", "sysctls", "args", "driver_opts", "options",
+     "extra_hosts", "storage_opt", "log_opt", "aux_addresses", "additional_contexts"}
+)
+
+
+def _times(value: Any, source: str, path: str, extension: bool) -> Any:
+    """Timestamps: kept as Go prints them in extensions, refused elsewhere (as Docker)."""
+    if isinstance(value, yaml12.YamlTime):
+        if extension:
+            return yaml12.GoTime(value.go)
+        raise ConfigError(
+            f"{source}:{value.where}: {path}: {value.text} is read as a YAML timestamp, not a string; quote it"
+        )
+    if isinstance(value, dict):
+        out = {}
+        for key, item in value.items():
+            if isinstance(key, yaml12.YamlTime):
+                raise ConfigError(
+                    f"{source}:{key.where}: {path or 'top level'}: key {key.text} is a YAML timestamp, not a string; quote it"
+                )
+            sub = f"{path}.{key}" if path else str(key)
+            own = str(key).startswith("x-") and path.rpartition(".")[2] not in _FREE_MAPS
+            out[key] = _times(item, source, sub, extension or own)
+        return out
+    if isinstance(value, list):
+        return [_times(item, source, f"{path}[{i}]", extension) for i, item in enumerate(value)]
+    if isinstance(value, Override):
+        return Override(_times(value.value, source, path, extension))
+    return value
 
 
 def _check_size(data: object, source: str) -> None:

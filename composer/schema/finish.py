@@ -32,6 +32,7 @@ def finish_services(
 def _finish(name: str, spec: dict[str, Any], environ: Mapping[str, str]) -> dict[str, Any]:
     own_env: dict[str, str | None] = spec.get("environment") or {}
     if spec.get("env_file"):
+        spec["own_environment"] = {k: environ.get(k) if v is None else v for k, v in own_env.items()}
         from_files: dict[str, str] = {}
         for entry in spec["env_file"]:
             lookup = {**environ, **from_files, **{k: v for k, v in own_env.items() if v is not None}}

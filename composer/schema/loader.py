@@ -72,8 +72,9 @@ def load_project(options: ProjectOptions) -> Project:
 class _FileLoader:
     """Reads, interpolates and canonicalises one file with its includes and extends."""
 
-    def __init__(self, options: ProjectOptions, environ: Mapping[str, str]) -> None:
+    def __init__(self, options: ProjectOptions, environ: Mapping[str, str], raw: bool = False) -> None:
         self.options = options
+        self.raw = raw  # Docker's raw model (``config --no-interpolate``, see rawmodel.py)
         self.environ = environ
         self.interpolator = Interpolator(environ)
         self.warnings: list[str] = []
@@ -110,7 +111,7 @@ class _FileLoader:
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
         ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths)
-        doc = canonical_file(raw, loc, ctx)
+        doc = self.canonical(raw, loc, ctx)
         if doc.pop("version", False):
             warning = f"{source}: {VERSION_WARNING}"
             if warning not in self.warnings:
@@ -126,6 +127,7 @@ class _FileLoader:
                 lambda p, d: self.load_plain(p, d, interpolator),
                 source,
                 lambda: self.tagged,
+                self.raw,
             )
         return doc
 
@@ -138,7 +140,14 @@ class _FileLoader:
         self.tagged = self.tagged or tagged
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
-        return canonical_file(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths))
+        return self.canonical(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths))
+
+    def canonical(self, raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
+        if self.raw:
+            from composer.schema.rawmodel import docker_file
+
+            return docker_file(raw, loc, ctx)
+        return canonical_file(raw, loc, ctx)
 
     def _include(self, doc: dict[str, Any], include: dict[str, Any], chain: tuple[Path, ...], source: str) -> None:
         paths = [Path(p) for p in include["path"]]
@@ -154,7 +163,7 @@ class _FileLoader:
             extra = read_dotenv(default_env, self.environ)
             environ = {**extra, **self.environ}
         interpolator = Interpolator(environ)
-        included = merge_files([self.load(p, base, chain, interpolator) for p in paths], self.tagged)
+        included = merge_files([self.load(p, base, chain, interpolator) for p in paths], self.tagged, self.raw)
         self.warnings.extend(w for w in interpolator.warnings if w not in self.warnings)
         for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
             for key, value in (included.get(section) or {}).items():

@@ -63,22 +63,30 @@ SEQUENCES: dict[str, Key | str] = {
 MAPPINGS_REPLACED = ("services.*.ulimits.*",)
 
 
-def merge_files(docs: list[dict[str, Any]], strip: bool = True) -> dict[str, Any]:
-    """Merge in order; ``strip=False`` skips the tag clean-up when no file had tags."""
+def merge_files(
+    docs: list[dict[str, Any]], strip: bool = True, raw: bool = False
+) -> dict[str, Any]:
+    """Merge in order; ``strip=False`` skips the tag clean-up when no file had tags.
+
+    ``raw``: the files are Docker's raw model (``config --no-interpolate``), where
+    ``environment``, ``labels``... may be lists or maps: merged as lists (below).
+    """
     merged: dict[str, Any] = {}
     for doc in docs:
-        merged = merge(merged, doc, "")
+        merged = merge(merged, doc, "", raw)
     if not strip:
         return merged
     result: dict[str, Any] = strip_tags(merged)
     return result
 
 
-def merge(base: Any, override: Any, path: str) -> Any:
+def merge(base: Any, override: Any, path: str, raw: bool = False) -> Any:
     if isinstance(override, Override):
         return override.value
     if isinstance(override, Reset):
         return override
+    if raw and _matches(path, TO_SEQUENCE) and not isinstance(base, Reset):
+        return _to_sequence(base, override)
     if isinstance(base, dict) and isinstance(override, dict):
         if _matches(path, MAPPINGS_REPLACED) or _logging_replaced(base, override, path):
             return override
@@ -88,7 +96,7 @@ def merge(base: Any, override: Any, path: str) -> Any:
             if isinstance(value, Reset):
                 result.pop(key, None)
             elif key in base:
-                result[key] = merge(base[key], value, sub)
+                result[key] = merge(base[key], value, sub, raw)
             else:
                 result[key] = value
         return result
@@ -99,6 +107,61 @@ def merge(base: Any, override: Any, path: str) -> Any:
         assert callable(rule)
         return _append_unique(base, override, rule)
     return override
+
+
+# compose-go's mergeToSequence: both sides as KEY=VALUE lists, the later value of a key wins
+TO_SEQUENCE = (
+    "services.*.environment",
+    "services.*.labels",
+    "services.*.annotations",
+    "services.*.sysctls",
+    "services.*.build.args",
+    "services.*.build.labels",
+    "services.*.build.additional_contexts",
+    "services.*.deploy.labels",
+    "networks.*.labels",
+    "volumes.*.labels",
+)
+
+
+def _sequence(value: Any) -> list[Any]:
+    if isinstance(value, dict):
+        items = [(k, v) for k, v in value.items() if not isinstance(v, Reset)]
+        return sorted(k if v is None else f"{k}={_go_text(v)}" for k, v in items)
+    if isinstance(value, list):
+        return list(value)
+    return [value]
+
+
+def _go_text(value: Any) -> str:
+    """``fmt.Sprintf("%v")`` of a YAML scalar."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        from composer.schema.gojson import go_format_g
+
+        return go_format_g(value)
+    return str(value)
+
+
+def _to_sequence(base: Any, override: Any) -> list[Any]:
+    result: list[Any] = []
+    index: dict[str, int] = {}
+    reset = (
+        {k for k, v in override.items() if isinstance(v, Reset)}
+        if isinstance(override, dict)
+        else set()
+    )
+    for entry in [*_sequence(base), *_sequence(override)]:
+        key = str(entry).split("=", 1)[0]
+        if key in reset:
+            continue
+        if key in index:
+            result[index[key]] = entry
+        else:
+            index[key] = len(result)
+            result.append(entry)
+    return result
 
 
 def _append_unique(base: list[Any], override: list[Any], key: Key) -> list[Any]:

@@ -68,6 +68,7 @@ class ServiceVolume(_Frozen):
     tmpfs_size: int | None = None
     tmpfs_mode: int | None = None
     image_subpath: str | None = None
+    blocks: tuple[str, ...] = ()  # the option blocks written (bind, volume, tmpfs, image)
 
 
 class FileReference(_Frozen):
@@ -168,6 +169,7 @@ class Build(_Frozen):
     ulimits: dict[str, Ulimit] = Field(default_factory=dict)
     platforms: list[str] = Field(default_factory=list)
     privileged: bool = False
+    extensions: dict[str, Any] = Field(default_factory=dict)  # x-bake...: printed in YAML only
 
 
 # ---- deploy ------------------------------------------------------------------
@@ -301,7 +303,7 @@ class EnvFile(_Frozen):
 
 class Service(_Frozen):
     RENDER_SKIP: ClassVar[frozenset[str]] = frozenset(
-        {"name", "env_file", "label_file", "pull_refresh_after"}
+        {"name", "env_file", "label_file", "pull_refresh_after", "own_environment"}
     )
 
     name: str
@@ -340,6 +342,7 @@ class Service(_Frozen):
     provider: Provider | None = None
     environment: dict[str, str | None] = Field(default_factory=dict)
     env_file: list[EnvFile] = Field(default_factory=list)
+    own_environment: dict[str, str | None] | None = Field(default=None, exclude=True)  # for config --hash
     expose: list[str] = Field(default_factory=list)
     external_links: list[str] = Field(default_factory=list)
     extra_hosts: list[str] = []  # "host=ip", one entry per address, as Docker prints

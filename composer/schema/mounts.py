@@ -199,7 +199,10 @@ def _is_path(source: str) -> bool:
 def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
     parts = text.split(":")
     if len(parts) == 1:
-        return _volume("volume", None, parts[0], loc)
+        mount = _volume("volume", None, parts[0], loc)
+        if len(text) > 2:  # Docker's parser returns early on 1-2 characters: no options block
+            mount["blocks"] = ("volume",)
+        return mount
     if len(parts) > 3 or not parts[0] or not parts[1]:
         raise ConfigError(
             f"{loc}: invalid volume '{text}' — expected [SOURCE:]TARGET[:MODE]"
@@ -208,6 +211,7 @@ def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
     kind = "bind" if _is_path(source) else "volume"
     mount = _volume(kind, source, target, loc)
     mount["bind_create_host_path"] = kind == "bind"
+    mount["blocks"] = (kind,)  # the short syntax fills the bind/volume options block
     for option in parts[2].split(",") if len(parts) == 3 else []:
         if option in ("ro", "rw"):
             mount["read_only"] = option == "ro"
@@ -244,6 +248,9 @@ def _long_volume(item: dict[str, Any], loc: Loc) -> dict[str, Any]:
         mount["read_only"] = as_bool(item["read_only"], loc.child("read_only"))
     if item.get("consistency") is not None:
         mount["consistency"] = as_str(item["consistency"], loc.child("consistency"))
+    blocks = [section for section in _SUB_KEYS if item.get(section) is not None]
+    if blocks:
+        mount["blocks"] = tuple(blocks)  # printed even when empty, as Docker does
     for section, known in _SUB_KEYS.items():
         if item.get(section) is not None:
             sub = as_mapping(item[section], loc.child(section))

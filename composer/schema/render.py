@@ -12,12 +12,13 @@ only). Resources no enabled service uses are left out, as Docker does.
 from __future__ import annotations
 
 import functools
-import json
 import typing
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
 
+from composer.schema.gojson import GoKey, go_json
 from composer.schema.model import (
     BlkioConfig,
     Deploy,
@@ -63,10 +64,6 @@ def _trim(value: float) -> str:
     return text or "0"
 
 
-def _number(value: float) -> int | float:
-    return int(value) if float(value).is_integer() else value
-
-
 @functools.cache
 def _fmt_of(cls: type[BaseModel], name: str) -> str | None:
     """The ``Fmt`` hint of a field, looking inside ``X | None``."""
@@ -102,6 +99,12 @@ def _is_empty(value: Any) -> bool:
 class _Renderer:
     def __init__(self, json_mode: bool) -> None:
         self.json = json_mode
+
+    def items(self, mapping: Mapping[str, Any]) -> list[tuple[str, Any]]:
+        """A map's entries in the order Go prints them: bytes (JSON), go-yaml's natural order (YAML)."""
+        if self.json:
+            return sorted(mapping.items())
+        return sorted(mapping.items(), key=lambda kv: GoKey(str(kv[0])))
 
     def model(self, obj: BaseModel) -> dict[str, Any]:
         cls = type(obj)
@@ -151,11 +154,9 @@ class _Renderer:
         if isinstance(value, BaseModel):
             return self.model(value)
         if isinstance(value, dict):
-            return {k: self.value(v) for k, v in sorted(value.items())}
+            return {k: self.value(v) for k, v in self.items(value)}
         if isinstance(value, list):
             return [self.value(v) for v in value]
-        if isinstance(value, float):
-            return _number(value)
         return value
 
     # ---- types with their own rules ------------------------------------------
@@ -167,7 +168,7 @@ class _Renderer:
             mounts = mounts[: len(mounts) - len(svc.tmpfs)]
         if svc.depends_on:
             out["depends_on"] = {
-                name: self._depends(dep) for name, dep in sorted(svc.depends_on.items())
+                name: self._depends(dep) for name, dep in self.items(svc.depends_on)
             }
         if svc.extra_hosts:
             out["extra_hosts"] = sorted(svc.extra_hosts)
@@ -176,11 +177,11 @@ class _Renderer:
         if svc.networks:
             out["networks"] = {
                 name: None if net is None else self.model(net)
-                for name, net in sorted(svc.networks.items())
+                for name, net in self.items(svc.networks)
             }
         if mounts:
             out["volumes"] = [self._mount(m) for m in mounts]
-        return _ordered(out, Service)
+        return ordered(out, Service)
 
     def _depends(self, dep: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"condition": dep.condition}
@@ -198,32 +199,24 @@ class _Renderer:
             value = getattr(m, key)
             if not _is_empty(value):
                 out[key] = value
-        bind = {
-            "selinux": m.bind_selinux,
-            "propagation": m.bind_propagation,
-            "create_host_path": m.bind_create_host_path,
-            "recursive": m.bind_recursive,
+        blocks: dict[str, dict[str, Any]] = {
+            "bind": {
+                "selinux": m.bind_selinux,
+                "propagation": m.bind_propagation,
+                "create_host_path": m.bind_create_host_path,
+                "recursive": m.bind_recursive,
+            },
+            "volume": {
+                "labels": dict(self.items(m.volume_labels)),
+                "nocopy": m.volume_nocopy,
+                "subpath": m.volume_subpath,
+            },
+            "tmpfs": {"size": str(m.tmpfs_size) if m.tmpfs_size else None, "mode": m.tmpfs_mode},
+            "image": {"subpath": m.image_subpath},
         }
-        if m.type == "bind" and any(not _is_empty(v) for v in bind.values()):
-            out["bind"] = {k: v for k, v in bind.items() if not _is_empty(v)}
-        if m.type == "volume":
-            volume: dict[str, Any] = {}
-            if m.volume_labels:
-                volume["labels"] = dict(sorted(m.volume_labels.items()))
-            if m.volume_nocopy:
-                volume["nocopy"] = True
-            if m.volume_subpath:
-                volume["subpath"] = m.volume_subpath
-            out["volume"] = volume
-        if m.type == "tmpfs" and (m.tmpfs_size is not None or m.tmpfs_mode is not None):
-            tmpfs: dict[str, Any] = {}
-            if m.tmpfs_size:
-                tmpfs["size"] = str(m.tmpfs_size)
-            if m.tmpfs_mode:
-                tmpfs["mode"] = m.tmpfs_mode
-            out["tmpfs"] = tmpfs
-        if m.image_subpath:
-            out["image"] = {"subpath": m.image_subpath}
+        for name, options in blocks.items():
+            if name in m.blocks:
+                out[name] = {k: v for k, v in options.items() if not _is_empty(v)}
         return out
 
     def _ulimit(self, u: Ulimit) -> Any:
@@ -255,7 +248,7 @@ class _Renderer:
         out = self.fields(p, frozenset({"preferences"}))
         if p.preferences:
             out["preferences"] = [{"spread": s} for s in p.preferences]
-        return _ordered(out, type(p))
+        return ordered(out, type(p))
 
     def _resource(self, r: Any) -> dict[str, Any]:
         out = self.fields(r, frozenset({"generic_resources"}))
@@ -264,10 +257,10 @@ class _Renderer:
                 {"discrete_resource_spec": {"kind": g.kind, "value": g.value}}
                 for g in r.generic_resources
             ]
-        return _ordered(out, type(r))
+        return ordered(out, type(r))
 
 
-def _ordered(out: dict[str, Any], cls: type[BaseModel]) -> dict[str, Any]:
+def ordered(out: dict[str, Any], cls: type[BaseModel]) -> dict[str, Any]:
     order = {name: i for i, name in enumerate(cls.model_fields)}
     return dict(sorted(out.items(), key=lambda kv: order.get(kv[0], len(order))))
 
@@ -289,6 +282,12 @@ def used_resources(project: Project) -> dict[str, set[str]]:
     return used
 
 
+def service_document(service: Service) -> dict[str, Any]:
+    """One service as ``config --format json`` prints it, ``$`` not doubled."""
+    rendered: dict[str, Any] = _Renderer(True).model(service)
+    return rendered
+
+
 def to_document(
     project: Project, json_mode: bool, prune: bool = True, escape: bool = True
 ) -> dict[str, Any]:
@@ -296,12 +295,12 @@ def to_document(
     r = _Renderer(json_mode)
     used = used_resources(project)
     sections: dict[str, Any] = {"name": project.name}
-    sections["services"] = {n: r.model(s) for n, s in sorted(project.services.items())}
+    sections["services"] = {n: r.model(s) for n, s in r.items(project.services)}
     for key in ("networks", "volumes", "secrets", "configs", "models"):
         if json_mode and key == "models":
             continue  # Docker's JSON leaves top-level models out
         entries: dict[str, BaseModel] = getattr(project, key)
-        keep = {k: v for k, v in sorted(entries.items()) if not prune or k in used[key]}
+        keep = {k: v for k, v in r.items(entries) if not prune or k in used[key]}
         if keep:
             sections[key] = {k: _resource(r, key, v) for k, v in keep.items()}
     sections.update(r.value(project.extensions))
@@ -316,7 +315,7 @@ def to_document(
 def _escape(value: Any) -> Any:
     """Literal ``$`` are printed as ``$$`` so the output reads back the same."""
     if isinstance(value, str):
-        return value.replace("$", "$$")
+        return value.replace("$", "$$") if "$" in value else value  # keeps GoTime
     if isinstance(value, dict):
         return {k: _escape(v) for k, v in value.items()}
     if isinstance(value, list):
@@ -331,26 +330,14 @@ def _resource(r: _Renderer, kind: str, obj: BaseModel) -> dict[str, Any]:
     return r.fields(obj, skip)
 
 
-def _sorted(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _sorted(v) for k, v in sorted(value.items())}
-    if isinstance(value, list):
-        return [_sorted(v) for v in value]
-    return value
-
-
-def render(project: Project, fmt: str = "yaml", prune: bool = True, interpolated: bool = True) -> str:
+def render(project: Project, fmt: str = "yaml", prune: bool = True) -> str:
     """``config --format json|yaml`` text (JSON without a trailing newline, as Docker).
 
-    Not ``interpolated`` (``--no-interpolate``), Docker prints its model as a
-    plain map: every key sorted, values as written (``$`` not doubled).
+    ``--no-interpolate`` prints Docker's raw model instead: ``rawmodel.py``.
     """
-    if interpolated:
-        document = to_document(project, fmt == "json", prune)
-    else:
-        document = _sorted(to_document(project, False, prune, escape=False))
+    document = to_document(project, fmt == "json", prune)
     if fmt == "json":
-        return json.dumps(document, indent=2, ensure_ascii=False)
+        return go_json(document, indent=2)
     from composer.schema.yamlout import dump_yaml
 
     return dump_yaml(document)

@@ -77,7 +77,10 @@ def build(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
     check_keys(spec, loc, BUILD)
     out: dict[str, Any] = {}
     for key, raw in spec.items():
-        if raw is None or key.startswith("x-"):
+        if key.startswith("x-"):
+            out.setdefault("extensions", {})[key] = raw
+            continue
+        if raw is None:
             continue
         here = loc.child(key)
         if key == "context":

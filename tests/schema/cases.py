@@ -931,6 +931,10 @@ volumes:
     ),
 }
 
+from tests.schema.cases_more import MORE, MORE_INVALID  # noqa: E402  (it imports Case from here)
+
+CASES.update(MORE)
+
 # Files Docker Compose accepts in ``config`` but composer refuses on purpose
 # (docs/compose-file.md, "Deliberate differences"): they fail later in Docker.
 STRICTER: dict[str, dict[str, str]] = {
@@ -983,3 +987,4 @@ INVALID: dict[str, dict[str, str]] = {
     "bad-pull-policy": _one("    image: x\n    pull_policy: sometimes\n"),
     "bad-ulimit": _one("    image: x\n    ulimits: {nofile: {soft: 10}}\n"),
 }
+INVALID.update(MORE_INVALID)

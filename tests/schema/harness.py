@@ -42,11 +42,21 @@ def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...],
     return render(load_project(_options(directory, env, args)), fmt)
 
 
+def composer_raw(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
+    """``config --no-interpolate``: Docker's raw model."""
+    import dataclasses
+
+    from composer.schema.rawmodel import load_model, render_model
+
+    options = dataclasses.replace(_options(directory, env, args), interpolate=False)
+    return render_model(load_model(options), fmt)
+
+
 def composer_listing(directory: Path, env: dict[str, str], args: tuple[str, ...], flag: str) -> str:
     from composer.cli.config import _listing
 
     flags = [flag == f for f in ("--services", "--volumes", "--networks", "--images", "--profiles")]
-    text = _listing(load_project(_options(directory, env, args)), *flags, None)
+    text = _listing(load_project(_options(directory, env, args)), *flags, "*" if flag == "--hash" else None)
     assert text is not None
     return text
 

@@ -19,12 +19,14 @@ from typing import Any
 import jsonschema
 import pytest
 
+from composer.errors import ComposerError
 from tests.schema.cases import CASES, INVALID, STRICTER
 from tests.schema.conftest import materialize
 from tests.schema.harness import (
     composer_config,
     composer_error,
     composer_listing,
+    composer_raw,
     reference_config,
 )
 
@@ -123,3 +125,27 @@ def test_listings(name: str, tmp_path: Path, reference: Path) -> None:
         ref = reference_config(reference, directory, case.env, case.args, "json", flag)
         mine = composer_listing(directory, case.env, case.args, flag)
         assert sorted(mine.splitlines()) == sorted(ref.stdout.splitlines()), flag
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_hash(name: str, tmp_path: Path, reference: Path) -> None:
+    """``config --hash "*"`` prints Docker's ServiceHash of every service."""
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, "json", "--hash", "*")
+    assert ref.returncode == 0, ref.stderr
+    assert composer_listing(directory, case.env, case.args, "--hash") == ref.stdout
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_no_interpolate(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
+    """``config --no-interpolate`` prints Docker's raw model (or fails where Docker fails)."""
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, fmt, "--no-interpolate")
+    if ref.returncode:
+        with pytest.raises(ComposerError):
+            composer_raw(directory, case.env, case.args, fmt)
+        return
+    assert composer_raw(directory, case.env, case.args, fmt) == ref.stdout

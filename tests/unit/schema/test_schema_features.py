@@ -198,3 +198,22 @@ def test_config_command_listings(tmp_path: Path) -> None:
     assert hashes[0] == "api" and len(hashes[1]) == 64
     assert _config(tmp_path, "web").exit_code == 0
     assert "image: nginx" in _config(tmp_path, "web").output
+
+
+def test_config_no_interpolate_and_hash_errors(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "compose.yaml": """\
+                name: demo
+                services:
+                  web: {image: "${IMG:?no}", environment: [A=$$B], mem_limit: 1.5g, profiles: [p]}
+            """
+        },
+    )
+    raw = _config(tmp_path, "--no-interpolate")
+    assert raw.exit_code == 0
+    assert "image: ${IMG:?no}" in raw.output and "- A=$$B" in raw.output and "mem_limit: 1.5g" in raw.output
+    assert _config(tmp_path, "--no-interpolate", "--format", "json").output.startswith('{\n  "name": "demo"')
+    refused = _config(tmp_path, "--hash", "web")
+    assert refused.exit_code != 0

@@ -64,9 +64,12 @@ def test_top_level_must_be_mapping() -> None:
     assert str(err.value) == "compose.yaml: top-level object must be a mapping"
 
 
-def test_yaml_12_booleans_and_no_dates() -> None:
-    doc = parse_yaml("a: no\nb: yes\nc: true\nd: 2024-01-01\n", "c.yaml")
-    assert doc == {"a": "no", "b": "yes", "c": True, "d": "2024-01-01"}
+def test_yaml_12_booleans_and_dates() -> None:
+    doc = parse_yaml("a: no\nb: yes\nc: true\nx-d: 2024-01-01\n", "c.yaml")
+    assert doc == {"a": "no", "b": "yes", "c": True, "x-d": "2024-01-01T00:00:00Z"}
+    with pytest.raises(ConfigError) as err:
+        parse_yaml("a:\n  d: 2024-01-01\n", "c.yaml")
+    assert str(err.value) == "c.yaml:2:6: a.d: 2024-01-01 is read as a YAML timestamp, not a string; quote it"
 
 
 def test_alias_bomb_is_refused() -> None:

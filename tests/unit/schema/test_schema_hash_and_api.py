@@ -4,7 +4,7 @@ import subprocess
 import sys
 
 from composer.schema.hash import service_config_hash
-from composer.schema.model import DependsOn, Service
+from composer.schema.model import DependsOn, Deploy, EnvFile, Service
 
 
 def test_hash_is_stable_and_sensitive() -> None:
@@ -22,6 +22,29 @@ def test_hash_ignores_dependencies_and_profiles() -> None:
         update={"depends_on": {"db": DependsOn()}, "profiles": ["x"], "pull_policy": "always"}
     )
     assert service_config_hash(other) == service_config_hash(base)
+
+
+# Docker Compose v2.40.3's `config --hash` of the same services (checked with the binary)
+DOCKER_HASHES = [
+    (Service(name="w", image="x"), False, "d5457d0b2799957b606d2ac4ed52d85a1e75799490e56229948300b9a59e8953"),
+    (
+        Service(name="w", image="x", env_file=[EnvFile(path="/tmp/h3/f.env")], environment={"A": "1"},
+                own_environment={}),
+        True,
+        "496f1be84e6b3b8cbef57496b6681150acf9657643987945a1d295ba7648da7e",
+    ),
+]
+
+
+def test_hash_is_dockers() -> None:
+    for service, env_files, expected in DOCKER_HASHES:
+        assert service_config_hash(service, env_files=env_files) == expected
+
+
+def test_hash_ignores_scale_and_replicas() -> None:
+    base = Service(name="w", image="x", deploy=Deploy())
+    scaled = base.model_copy(update={"scale": 3, "deploy": Deploy(replicas=3)})
+    assert service_config_hash(scaled) == service_config_hash(base)
 
 
 def test_importing_the_package_is_cheap() -> None:

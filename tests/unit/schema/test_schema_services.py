@@ -81,19 +81,36 @@ def test_volumes_short_and_long(load: Load, tmp_path: Path) -> None:
     )
     V = ServiceVolume
     assert web.volumes == [
-        V(type="volume", source="data", target="/data", read_only=True),
-        V(type="bind", source=str(proj / "rel"), target="/rel", bind_create_host_path=True),
-        V(type="bind", source="/abs", target="/abs", bind_create_host_path=True),
-        V(type="bind", source="/home/u/h", target="/h", bind_create_host_path=True),
-        V(type="volume", source=None, target="/anon"),
-        V(type="volume", source="data", target="/nc", volume_nocopy=True),
-        V(type="bind", source=str(proj / "b"), target="/b", read_only=True, bind_create_host_path=True),
+        V(type="volume", source="data", target="/data", read_only=True, blocks=("volume",)),
+        V(type="bind", source=str(proj / "rel"), target="/rel", bind_create_host_path=True, blocks=("bind",)),
+        V(type="bind", source="/abs", target="/abs", bind_create_host_path=True, blocks=("bind",)),
+        V(type="bind", source="/home/u/h", target="/h", bind_create_host_path=True, blocks=("bind",)),
+        V(type="volume", source=None, target="/anon", blocks=("volume",)),
+        V(type="volume", source="data", target="/nc", volume_nocopy=True, blocks=("volume",)),
+        V(type="bind", source=str(proj / "b"), target="/b", read_only=True, bind_create_host_path=True,
+          blocks=("bind",)),
         # an integer mode is taken as is, as Docker does (write 01777 or "1777" for octal)
-        V(type="tmpfs", target="/t", tmpfs_size=64 * 1024**2, tmpfs_mode=1777),
-        V(type="volume", source="data", target="/v", volume_nocopy=True),
+        V(type="tmpfs", target="/t", tmpfs_size=64 * 1024**2, tmpfs_mode=1777, blocks=("tmpfs",)),
+        V(type="volume", source="data", target="/v", volume_nocopy=True, blocks=("volume",)),
         V(type="tmpfs", target="/run"),
         V(type="tmpfs", target="/cache", tmpfs_size=65536, tmpfs_mode=0o700),
     ]
+
+
+def test_option_blocks_are_tracked(load: Load) -> None:
+    """A long-syntax mount has the blocks it writes (none: none printed), as Docker."""
+    web = _web(
+        load,
+        """
+        volumes:
+          - {type: volume, source: data, target: /a}
+          - {type: volume, source: data, target: /b, volume: {}}
+          - {type: bind, source: /x, target: /c, tmpfs: {size: 1k}}
+          - /r
+        """,
+        top="volumes:\n  data:\n",
+    )
+    assert [v.blocks for v in web.volumes] == [(), ("volume",), ("tmpfs",), ()]
 
 
 def test_tmpfs_string(load: Load) -> None:

@@ -1,0 +1,266 @@
+"""Docker's raw model: what ``config --no-interpolate`` prints.
+
+Docker renders its merged map there (compose-go's ``ToModel``), not its typed
+project: values stay as written (``mem_limit: 1.5g``, ``command`` a string,
+``environment`` a list or a map, ``$$`` kept), only the attributes compose-go
+transforms take their long form (``ports``, ``volumes``, ``depends_on``,
+``env_file``, ``build``...), files and ``include``/``extends`` are merged with
+the same rules (maps of several files become ``KEY=VALUE`` lists), nothing is
+dropped for profiles or disuse, and the project is normalised (default
+network, resource names, implicit dependencies, absolute paths).
+
+Each file is still checked by ``canonical_file``; its canonical values are
+the source of the transformed attributes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from composer.errors import ConfigError
+from composer.schema.canonical import Context, canonical_file, canonical_service
+from composer.schema.location import Loc
+from composer.schema.options import ProjectOptions
+from composer.schema.tags import Override, Reset
+
+_RESOURCES = ("networks", "volumes", "secrets", "configs", "models")
+
+
+def load_model(options: ProjectOptions) -> dict[str, Any]:
+    """The merged, normalised raw model of the project's files."""
+    from composer.schema.finish import _implicit_dependencies
+    from composer.schema.loader import _FileLoader, _project_dir, config_files, project_environment
+    from composer.schema.merge import merge_files
+    from composer.schema.names import resolve_project_name
+
+    files = config_files(options)
+    project_dir = _project_dir(options, files)
+    environ = project_environment(options, project_dir)
+    loader = _FileLoader(options, environ, raw=True)
+    merged = merge_files(
+        [loader.load(path, project_dir, ()) for path in files], strip=loader.tagged, raw=True
+    )
+    merged.pop("version", None)
+    name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
+    merged["name"] = name
+    uses_default = False
+    for spec in (merged.get("services") or {}).values():
+        _implicit_dependencies(spec)
+        if isinstance(spec.get("env_file"), list):  # one entry per path, the later in place
+            by_path = {e["path"]: e for e in spec["env_file"]}
+            spec["env_file"] = [
+                by_path.pop(e["path"]) for e in spec["env_file"] if e["path"] in by_path
+            ]
+        if "networks" not in spec and not spec.get("network_mode") and not spec.get("provider"):
+            spec["networks"] = {"default": None}
+        uses_default = uses_default or "default" in (spec.get("networks") or {})
+    if uses_default:
+        merged.setdefault("networks", {}).setdefault("default", {})
+    for section in ("networks", "volumes", "secrets", "configs"):
+        for key, spec in (merged.get(section) or {}).items():
+            if isinstance(spec, dict) and "name" not in spec:
+                spec["name"] = key if spec.get("external") else f"{name}_{key}"
+    return merged
+
+
+def docker_file(raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
+    """One file as compose-go's transform leaves it (checked by ``canonical_file``)."""
+    canon = canonical_file({k: v for k, v in raw.items() if k != "services"}, loc, ctx)
+    if isinstance(raw.get("services"), dict):
+        here = loc.child("services")
+        canon["services"] = {
+            name: _checked(str(name), spec or {}, here.child(str(name)), ctx)
+            for name, spec in raw["services"].items()
+            if not str(name).startswith("x-")
+        }
+    out: dict[str, Any] = {
+        k: v for k, v in raw.items() if k not in ("services", "include", "version", *_RESOURCES)
+    }
+    for key in ("include", "version"):
+        if key in canon:
+            out[key] = canon[key]
+    if isinstance(raw.get("services"), dict):
+        services = canon.get("services") or {}
+        out["services"] = {
+            name: _service(spec or {}, services.get(name) or {}, ctx)
+            for name, spec in raw["services"].items()
+            if not str(name).startswith("x-")
+        }
+    for section in _RESOURCES:
+        if isinstance(raw.get(section), dict):
+            canon_section = canon.get(section) or {}
+            out[section] = {
+                key: _resource(spec, canon_section.get(key)) for key, spec in raw[section].items()
+                if not str(key).startswith("x-")
+            }  # fmt: skip
+    return out
+
+
+def _checked(name: str, spec: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
+    """The canonical attributes; one holding a ``$`` Docker does not check is kept as written."""
+    if not isinstance(spec, dict):
+        return canonical_service(name, spec, loc, ctx)
+    out: dict[str, Any] = {}
+    for key, value in spec.items():
+        try:
+            out.update(canonical_service(name, {key: value}, loc, ctx))
+        except ConfigError:
+            if "$" not in repr(value):
+                raise
+    return out
+
+
+def _service(raw: dict[str, Any], canon: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in raw.items():
+        done = canon.get(key)
+        if isinstance(value, Reset) or key not in canon or key not in _RULES:
+            out[key] = value
+        elif isinstance(value, Override):
+            out[key] = Override(
+                _RULES[key](value.value, done.value if isinstance(done, Override) else done)
+            )
+        else:
+            out[key] = _RULES[key](value, done)
+    return out
+
+
+def _canon(raw: Any, canon: Any) -> Any:
+    return canon
+
+
+def _ports(raw: Any, canon: Any) -> list[Any]:
+    from composer.schema.mounts import canonical_ports
+
+    out: list[Any] = []
+    for item in raw:
+        if isinstance(item, dict):
+            out.append({"mode": "ingress", "protocol": "tcp", **item})
+        else:
+            out += [
+                {k: v for k, v in p.items() if v is not None}
+                for p in canonical_ports([item], Loc(""))
+            ]
+    return out
+
+
+def _volumes(raw: Any, canon: Any) -> list[Any]:
+    out: list[Any] = []
+    for item, done in zip(raw, canon, strict=True):
+        if isinstance(item, dict):
+            out.append({**item, "source": done["source"]} if done.get("source") else dict(item))
+        else:
+            out.append(_mount(done))
+    return out
+
+
+def _long_or_raw(raw: Any, canon: Any) -> list[Any]:
+    """Short items take their long form, long ones stay as written (devices, secrets)."""
+    return [done if isinstance(item, str) else item for item, done in zip(raw, canon, strict=True)]
+
+
+def _configs(raw: Any, canon: Any) -> list[Any]:
+    return [{"source": item} if isinstance(item, str) else item for item in raw]
+
+
+def _names(raw: Any, canon: Any) -> Any:
+    """A list of names becomes a map of names to null (service networks, models)."""
+    return dict.fromkeys(raw) if isinstance(raw, list) else raw
+
+
+def _gpus(raw: Any, canon: Any) -> Any:
+    return [{"count": raw}] if isinstance(raw, str) else raw
+
+
+def _develop(raw: Any, canon: Any) -> Any:
+    out = dict(raw)
+    if isinstance(raw.get("watch"), list):
+        out["watch"] = [
+            {**item, "path": done["path"]}
+            for item, done in zip(raw["watch"], canon["watch"], strict=True)
+        ]
+    return out
+
+
+def _build(raw: Any, canon: Any) -> dict[str, Any]:
+    out: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
+    out["context"] = canon["context"]
+    if "dockerfile" not in out and "dockerfile_inline" not in out:
+        out["dockerfile"] = "Dockerfile"
+    if "additional_contexts" in canon:
+        out["additional_contexts"] = canon["additional_contexts"]
+    if isinstance(out.get("args"), list):
+        out["args"] = [a for a in out["args"] if not isinstance(a, str) or "=" in a]
+    if isinstance(out.get("ssh"), list):
+        out["ssh"] = {k: v or None for k, _, v in (str(e).partition("=") for e in out["ssh"])}
+    if isinstance(out.get("secrets"), list):
+        out["secrets"] = [{"source": v} if isinstance(v, str) else v for v in out["secrets"]]
+    return out
+
+
+_RULES = {
+    "build": _build, "depends_on": _canon, "env_file": _canon, "label_file": _canon, "extends": _canon,
+    "dns": _canon, "ports": _ports, "volumes": _volumes, "devices": _long_or_raw, "secrets": _long_or_raw,
+    "configs": _configs, "networks": _names, "models": _names, "gpus": _gpus, "develop": _develop,
+}  # fmt: skip
+
+
+_BLOCKS = {
+    "bind": {"selinux": "bind_selinux", "propagation": "bind_propagation",
+             "create_host_path": "bind_create_host_path", "recursive": "bind_recursive"},
+    "volume": {"labels": "volume_labels", "nocopy": "volume_nocopy", "subpath": "volume_subpath"},
+    "tmpfs": {"size": "tmpfs_size", "mode": "tmpfs_mode"},
+    "image": {"subpath": "image_subpath"},
+}  # fmt: skip
+
+
+def _mount(m: dict[str, Any]) -> dict[str, Any]:
+    out = {k: m[k] for k in ("type", "source", "target", "consistency") if m.get(k)}
+    if m.get("read_only"):
+        out["read_only"] = True
+    for block in m.get("blocks", ()):
+        out[block] = {k: m[flat] for k, flat in _BLOCKS[block].items() if m.get(flat)}
+    return out
+
+
+def _resource(spec: Any, canon: Any) -> Any:
+    if not isinstance(spec, dict):
+        return {} if spec is None else spec
+    out = dict(spec)
+    if isinstance(canon, dict) and "file" in canon:
+        out["file"] = canon["file"]  # resolved
+    if isinstance(out.get("external"), dict):  # legacy external: {name: x}
+        out["external"], out["name"] = True, canon["name"]
+    return out
+
+
+def render_model(model: dict[str, Any], fmt: str) -> str:
+    """The raw model as Docker prints a Go map: keys sorted (go-yaml's order in YAML)."""
+    from composer.schema.gojson import GoKey, go_json
+
+    def ordered(value: Any, key: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: ordered(v, key) for k, v in sorted(value.items(), key=lambda kv: key(str(kv[0])))
+            }
+        if isinstance(value, list):
+            return [ordered(v, key) for v in value]
+        return value
+
+    if fmt == "json":
+        return go_json(_json_nulls(ordered(model, str), False), indent=2)
+    from composer.schema.yamlout import dump_yaml
+
+    return dump_yaml(ordered(model, GoKey))
+
+
+def _json_nulls(value: Any, nil: bool) -> Any:
+    """Docker's JSON prints empty lists of extensions and of command/entrypoint as null."""
+    if isinstance(value, dict):
+        return {
+            k: _json_nulls(v, nil or str(k).startswith("x-") or k in ("command", "entrypoint"))
+            for k, v in value.items()
+        }
+    if isinstance(value, list):
+        return None if nil and not value else [_json_nulls(v, nil) for v in value]
+    return value
