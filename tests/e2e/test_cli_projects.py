@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests import helpers
+
 pytestmark = pytest.mark.root
 
 LONG = '["sh", "-c", "trap \'exit 0\' TERM; sleep 1000 & wait"]'
@@ -70,7 +72,7 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
     reader = threading.Thread(target=read, daemon=True)
     reader.start()
 
-    def wait_for(action: str, timeout: float = 6.0) -> bool:
+    def wait_for(action: str, timeout: float = 20.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if any(e["action"] == action for e in events):
@@ -80,7 +82,7 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
 
     try:
         # the watcher takes its first look once started: restart until it has seen one
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60
         while not wait_for("start", 3.0):
             assert time.monotonic() < deadline, err_file.read_text() or "no events"
             run(*base, "restart", "-t", "0")
@@ -89,7 +91,12 @@ def test_events_json_and_stats(run, composer_root: Path, tmp_path: Path, project
         assert start["attributes"]["name"] == f"{project_name}-web-1"
         assert start["time"].endswith("Z")
 
-        rows = [json.loads(line) for line in run(*base, "stats", "--no-stream", "--format", "json").stdout.splitlines()]
+        def stats() -> list[dict]:  # type: ignore[type-arg]
+            return [json.loads(line) for line in run(*base, "stats", "--no-stream", "--format", "json").stdout.splitlines()]
+
+        # the shell and its sleep: the sleep is forked a moment after the start
+        rows = helpers.wait_for(lambda: (r := stats()) and r[0]["PIDs"] == "2" and r, timeout=30, interval=0.1,
+                                what="the shell and its sleep in stats")
         assert [r["Name"] for r in rows] == [f"{project_name}-web-1"]
         assert rows[0]["PIDs"] == "2" and rows[0]["CPUPerc"].endswith("%") and " / " in rows[0]["MemUsage"]
         table = run(*base, "stats", "--no-stream").stdout.splitlines()

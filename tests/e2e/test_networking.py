@@ -28,6 +28,8 @@ from typing import Any
 
 import pytest
 
+from tests.helpers import wait_for
+
 pytestmark = pytest.mark.root
 
 TRAP = "trap 'exit 0' TERM; "
@@ -91,6 +93,16 @@ def _http(url: str) -> str:
             return str(r.read().decode().strip())
     except OSError:
         return "-"
+
+
+def _serving(root: Path, names: list[str]) -> None:
+    """Wait (bounded) until each named container's httpd answers the host on its first address.
+
+    ``up -d`` returns once the programs are started, not once they listen.
+    """
+    for name in names:
+        ip = next(iter(_records(root)[name]["networks"].values()))["ip"]
+        wait_for(lambda ip=ip: _http(f"http://{ip}/") != "-", timeout=30, what=f"{name}'s httpd on {ip}")
 
 
 def _sh(run: Any, base: list[str], service: str, script: str, index: int = 1) -> str:
@@ -167,6 +179,7 @@ networks:
     base = ["-f", str(f), "-p", project_name]
     run(*base, "up", "-d")
     p = project_name
+    _serving(composer_root, [f"{p}-{s}" for s in ("proxy-1", "web-1", "api-1", "api-2", "db-1")])
     recs = _records(composer_root)
     api_ips = sorted(recs[f"{p}-api-{n}"]["networks"][f"{p}_backend"]["ip"] for n in (1, 2))
     proxy_backend = _ip(composer_root, f"{p}-proxy-1", f"{p}_backend")
@@ -223,6 +236,9 @@ echo "hostname=$(hostname)"; tail -n 1 /etc/hosts; cat /etc/hostname
     assert _http(f"http://127.0.0.1:{port}/") == "-"
 
 
+PROMPT = 3.0  # seconds: a few rescans, with room for a loaded machine
+
+
 def _dns_log(root: Path, name: str) -> list[tuple[float, list[str]]]:
     """(time, addresses) lines of a container that prints ``res api`` every 100 ms."""
     import datetime as dt
@@ -237,7 +253,7 @@ def _dns_log(root: Path, name: str) -> list[tuple[float, list[str]]]:
     return out
 
 
-def _first(root: Path, name: str, since: float, want: int, timeout: float = 5.0) -> float:
+def _first(root: Path, name: str, since: float, want: int, timeout: float = 20.0) -> float:
     """Seconds from ``since`` to the first answer holding ``want`` addresses."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -248,8 +264,9 @@ def _first(root: Path, name: str, since: float, want: int, timeout: float = 5.0)
     raise AssertionError(f"no answer with {want} addresses since {since}: {_dns_log(root, name)[-40:]}")
 
 
-def test_answers_follow_scale_and_kill_within_a_second(run: Any, composer_root: Path, tmp_path: Path,
-                                                       project_name: str) -> None:
+def test_answers_follow_scale_and_kill_promptly(run: Any, composer_root: Path, tmp_path: Path,
+                                                project_name: str) -> None:
+    """The monitor rescans every 0.5 s: answers change within a few seconds (a busy machine), not at the TTL (600 s)."""
     f = tmp_path / "compose.yaml"
     (tmp_path / "watch.sh").write_text(TRAP + RES + "while true; do echo $(res api); sleep 0.1; done & wait\n")
     f.write_text(f"""
@@ -268,16 +285,16 @@ services:
     _first(composer_root, watcher, 0, 1)
     run(*base, "up", "-d", "--scale", "api=3")
     since = time.time()  # the new replicas have started when up returns
-    assert _first(composer_root, watcher, since, 3) < 1.0
+    assert _first(composer_root, watcher, since, 3) < PROMPT
     # SIGKILL one replica: its address leaves the answers
     victim = _records(composer_root)[f"{project_name}-api-3"]
     state = json.loads((composer_root / "run" / "runtime" / victim["id"] / "state.json").read_text())
     since = time.time()
     os.kill(int(state["pid"]), signal.SIGKILL)
-    assert _first(composer_root, watcher, since, 2) < 1.0
+    assert _first(composer_root, watcher, since, 2) < PROMPT
     run(*base, "up", "-d", "--scale", "api=1")
     since = time.time()
-    assert _first(composer_root, watcher, since, 1) < 1.0
+    assert _first(composer_root, watcher, since, 1) < PROMPT
     run(*base, "down", "-t", "1")
 
 
@@ -415,6 +432,7 @@ services:
     holder.listen()
     try:
         run(*base, "up", "-d")
+        _serving(composer_root, [f"{project_name}-a-1"])
         assert _http(f"http://127.0.0.1:{base_port + 1}/") == "a"  # the range's first free port
         assert _http(f"http://127.0.0.1:{base_port + 2}/") == "a"
         random_port = run(*base, "port", "a", "80").stdout.split()
@@ -587,7 +605,9 @@ networks:
         up = cli(*base, "up", "-d")
         assert up.returncode == 0, up.stderr
         probe = "timeout 2 wget -q -O- http://198.51.100.2/ || echo -"
-        assert cli(*base, "exec", "out", "sh", "-c", probe).stdout.strip() == "outside"
+        # retried: "the outside"'s httpd was started in the background and may not listen yet
+        wait_for(lambda: cli(*base, "exec", "out", "sh", "-c", probe).stdout.strip() == "outside", timeout=60,
+                 interval=0.2, what="a masqueraded fetch from outside")
         assert cli(*base, "exec", "closed", "sh", "-c", probe).stdout.strip() == "-"  # not opted in
         # the host's own forwarding was never touched
         assert Path("/proc/sys/net/ipv4/ip_forward").read_text() == host_forwarding

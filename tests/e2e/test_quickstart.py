@@ -111,7 +111,7 @@ def test_quickstart_up_ps_logs_volume_and_down(run, composer_root: Path, project
         assert bridge not in links
     for veth in veths:
         assert f" {veth}@" not in links and f" {veth}:" not in links
-    leftovers = _wait_for(lambda: not _processes_mentioning(str(composer_root)), timeout=5)
+    leftovers = _wait_for(lambda: not _processes_mentioning(str(composer_root)), timeout=20)
     assert leftovers, _processes_mentioning(str(composer_root))
     assert list((composer_root / "volumes").glob(f"{project_name}_*")) == []
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import wait_for
+
 pytestmark = pytest.mark.root
 
 
@@ -33,13 +35,10 @@ services:
 """)
     base = ["-f", str(f), "-p", project_name]
     run(*base, "up", "-d")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        logs = run(*base, "logs", "--no-log-prefix").stdout
-        if logs.count("crash") >= 4:
-            break
-        time.sleep(0.2)
-    time.sleep(2)  # a fifth run would have happened by now
+    wait_for(lambda: run(*base, "logs", "--no-log-prefix").stdout.count("crash") >= 4, timeout=60, interval=0.2,
+             what="the first run and three restarts")
+    wait_for(lambda: _rows(run, base)[0]["State"] == "exited", timeout=30, interval=0.2, what="the last run's exit")
+    time.sleep(2)  # a window for a wrongful fifth run: absence can only be shown by waiting
     logs = run(*base, "logs", "--no-log-prefix").stdout
     assert logs.count("crash") == 4  # the first run and three restarts
     (row,) = _rows(run, base)
@@ -62,10 +61,12 @@ services:
     pid_file = composer_root / "run" / "monitor" / f"{project_name}.pid"
     monitor_pid = int(pid_file.read_text())
     os.kill(monitor_pid, signal.SIGKILL)
-    time.sleep(0.3)
+    time.sleep(0.3)  # a window for a wrongful kill: absence can only be shown by waiting
     (row,) = _rows(run, base)
     assert row["State"] == "running"  # killing the monitor kills no container
-    assert "up" in run(*base, "logs").stdout
+    # "up" is printed once the trap is set: before it, pid 1 ignores SIGTERM and stop waits out the grace
+    wait_for(lambda: "up" in run(*base, "logs", "--no-log-prefix").stdout.split(), timeout=30, interval=0.1,
+             what="svc's trap set")
     run(*base, "stop")
     time.sleep(1.5)  # a restart policy must not bring a user-stopped container back
     (row,) = _rows(run, base)

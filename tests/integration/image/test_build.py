@@ -70,7 +70,7 @@ def test_multistage_build_and_cache(composer_root: Path, ctx: Path) -> None:
     lines.clear()
     started = time.monotonic()
     second = _build(composer_root, ctx, dockerfile, lines, args={"WHO": "tests"})
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 10  # no RUN this time (loose: a busy machine; the count below is the proof)
     assert lines.count("CACHED") == 3  # COPY src, RUN, COPY --from
     assert second.id == first.id  # type: ignore[attr-defined]
     # a changed source file invalidates its COPY and what follows
@@ -208,14 +208,16 @@ def test_compose_up_build_sample(composer_root: Path, run: object, project_name:
     args = ("-p", project_name, "-f", str(sample / "compose.yaml"))
     try:
         run(*args, "up", "--build", "-d", env=env)  # type: ignore[operator]
-        page = subprocess.run(["timeout", "5", "busybox", "wget", "-qO-", f"http://127.0.0.1:{port}/"],
-                              capture_output=True, text=True, check=False).stdout
-        assert "<h1>Built by composer</h1>" in page and "about.html" in page
-        deadline = time.monotonic() + 20
-        logs = ""
-        while time.monotonic() < deadline and "flavour=inline" not in logs:
-            logs = run(*args, "logs", "tool", env=env).stdout  # type: ignore[operator]
-            time.sleep(0.2)
+
+        def page() -> str:  # up -d returns once the server is started, not once it listens
+            return subprocess.run(["timeout", "5", "busybox", "wget", "-qO-", f"http://127.0.0.1:{port}/"],
+                                  capture_output=True, text=True, check=False).stdout
+
+        served = helpers.wait_for(page, timeout=30, interval=0.2, what="the site's page")
+        assert "<h1>Built by composer</h1>" in served and "about.html" in served
+        helpers.wait_for(lambda: "flavour=inline" in run(*args, "logs", "tool", env=env).stdout,  # type: ignore[operator]
+                         timeout=30, interval=0.2, what="tool's log")
+        logs = run(*args, "logs", "tool", env=env).stdout  # type: ignore[operator]
         assert "flavour=inline" in logs and "facts.txt copied from the context" in logs
         images = run(*args, "images", env=env).stdout  # type: ignore[operator]
         assert "buildsample/site" in images
@@ -224,7 +226,7 @@ def test_compose_up_build_sample(composer_root: Path, run: object, project_name:
         started = time.monotonic()
         out = run(*args, "build", env=env)  # type: ignore[operator]
         assert out.stderr.count("CACHED") >= 5
-        assert time.monotonic() - started < 10
+        assert time.monotonic() - started < 30  # all cached (loose: a busy machine; the count above is the proof)
     finally:
         run(*args, "down", check=False, env=env)  # type: ignore[operator]
 

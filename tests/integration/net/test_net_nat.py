@@ -46,16 +46,25 @@ PRELUDE = textwrap.dedent("""
     def get(url, where=None):
         pre = f"nsenter --net={where} " if where else ""
         return sh(f"{pre}timeout 3 busybox wget -q -O- {url}", check=False).stdout.strip()
-    time.sleep(0.3)
+    def listening(port, where=None, timeout=20):  # bounded wait for a TCP listener in where's netns (or ours)
+        pre = f"nsenter --net={where} " if where else ""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            text = sh(f"{pre}cat /proc/net/tcp /proc/net/tcp6", check=False).stdout  # busybox httpd: tcp6
+            rows = [r.split() for r in text.splitlines() if ":" in r and not r.lstrip().startswith("sl")]
+            if any(r[1].endswith(f":{port:04X}") and r[3] == "0A" for r in rows):
+                return
+            time.sleep(0.05)
+        raise SystemExit(f"nothing listens on port {port} after {timeout}s")
 """)
 
 
 def _scenario(tmp_path: Path, body: str) -> str:
     script = tmp_path / "scenario.py"
-    script.write_text(PRELUDE + "try:\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    script.write_text(PRELUDE + "try:\n    listening(80, ns)\n" + textwrap.indent(textwrap.dedent(body), "    ")
                       + "\nfinally:\n    [p.kill() for p in procs]\n    netns.delete_netns(ns)\n")
     proc = subprocess.run(["unshare", "--net", sys.executable, str(script), str(tmp_path)],
-                          capture_output=True, text=True, timeout=60, check=False,
+                          capture_output=True, text=True, timeout=120, check=False,
                           env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return proc.stdout
@@ -88,7 +97,7 @@ def test_loopback_and_host_addresses_reach_a_published_port_in_the_kernel(tmp_pa
         lo = subprocess.Popen(["busybox", "httpd", "-f", "-p", "127.0.0.1:9999", "-h", str(www)])
         procs.append(lo)
         sh(f"nsenter --net={ns} ip route add 127.0.0.0/8 via 10.88.0.1 dev eth0 onlink", check=False)
-        time.sleep(0.2)
+        listening(9999)
         print("guard", get("http://127.0.0.1:9999/", ns) or "-")
         print("tables", nat.list_tables("composer_t_"))
         nat.delete_table("composer_t_x")
@@ -105,7 +114,7 @@ def test_internal_network_reaches_only_dns_on_its_gateway(tmp_path: Path) -> Non
     out = _scenario(tmp_path, """
         host = subprocess.Popen(["busybox", "httpd", "-f", "-p", "10.88.0.1:8000", "-h", str(www)])
         procs.append(host)
-        time.sleep(0.2)
+        listening(8000)
         print("before", get("http://10.88.0.1:8000/", ns) or "-")
         nat.ensure_table(spec(internal=True))
         print("after", get("http://10.88.0.1:8000/", ns) or "-")
@@ -133,7 +142,8 @@ def test_outbound_masquerading_only_when_asked_and_bridges_stay_isolated(tmp_pat
         far = subprocess.Popen(["nsenter", f"--net={out_ns}", "busybox", "httpd", "-f", "-p", "80", "-h", str(www)])
         procs.append(far)
         nat.enable_forwarding()  # in this test's namespace only
-        time.sleep(0.3)
+        listening(80, ns2)
+        listening(80, out_ns)
         print("no-nat", get("http://198.51.100.2/", ns) or "-")
         nat.ensure_table(spec(outbound=True))
         nat.ensure_table(nat.TableSpec("composer_t_y", "bry", "10.89.0.0/24", "10.89.0.1"))

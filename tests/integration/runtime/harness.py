@@ -133,7 +133,8 @@ class Runtime:
         path = self.log(name)
         return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
-    def wait_stopped(self, name: str, timeout: float = 5.0) -> api.RuntimeState:
+    def wait_stopped(self, name: str, timeout: float = 30.0) -> api.RuntimeState:
+        """The state once stopped, or as it is after ``timeout`` s (bounded poll; loose for busy machines)."""
         import time
 
         deadline = time.monotonic() + timeout

@@ -106,7 +106,7 @@ def _probe(runtime: Runtime, name: str, edit: Any = None) -> dict[str, str]:
         pytest.skip("the system-call probes need /usr/bin/python3 on x86_64")
     bundle = _with_host_python(runtime, name, [str(HOST_PYTHON), "-I", "-S", "-c", PROBE, json.dumps(PROBES)], edit)
     runtime.start_bundle(name, bundle)
-    state = runtime.wait_stopped(name, timeout=15)
+    state = runtime.wait_stopped(name, timeout=60)
     assert state.exit_code == 0, runtime.output(name)
     result: dict[str, str] = json.loads(runtime.stdout(name))
     return result
@@ -114,7 +114,7 @@ def _probe(runtime: Runtime, name: str, edit: Any = None) -> dict[str, str]:
 
 def _sh(runtime: Runtime, name: str, script: str, edit: Any = None) -> tuple[int | None, str]:
     runtime.start(name, ["sh", "-c", script], edit=edit)
-    state = runtime.wait_stopped(name, timeout=10)
+    state = runtime.wait_stopped(name, timeout=60)
     return state.exit_code, runtime.output(name)
 
 
