@@ -7,61 +7,21 @@ client, renders. Build output goes to stderr, prefixed with the service as
 
 from __future__ import annotations
 
-import os
 import sys
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated, Any, Optional
 
 import typer
 
+from composer.cli import buildcmd
+from composer.cli.buildcmd import docker_config_path, insecure_registries
+from composer.cli.buildcmd import report as _report
+from composer.cli.buildcmd import selected_services as _services
 from composer.cli.context import GlobalOptions
 
 
 def _opts(ctx: typer.Context) -> GlobalOptions:
     return ctx.obj["options"]  # type: ignore[no-any-return]
-
-
-def docker_config_path() -> Path:
-    """``$DOCKER_CONFIG/config.json``, else ``~/.docker/config.json`` (Docker's lookup)."""
-    base = os.environ.get("DOCKER_CONFIG")
-    return (Path(base) if base else Path.home() / ".docker") / "config.json"
-
-
-def insecure_registries() -> list[str]:
-    """Registries reached over plain HTTP besides loopback: ``COMPOSER_INSECURE_REGISTRIES=a:5000,b``."""
-    return [r.strip() for r in os.environ.get("COMPOSER_INSECURE_REGISTRIES", "").split(",") if r.strip()]
-
-
-def _report(kind: str, name: str, status: str) -> None:
-    mark = "✔" if status in ("Built", "Pulled", "Pushed") else "⠿"
-    typer.echo(f" {mark} {kind} {name}  {status}", err=True)
-
-
-def _log(service: str, line: str) -> None:
-    typer.echo(f"[{service}] {line}", err=True)
-
-
-def _services(proj: Any, names: list[str] | None) -> list[str]:
-    from composer.errors import ServiceNotFoundError
-
-    for name in names or []:
-        if name not in proj.services:
-            raise ServiceNotFoundError(f"no such service: {name}")
-    return list(names) if names else sorted(proj.services)
-
-
-def _build_args(items: list[str] | None) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not sep:
-            env = os.environ.get(key)
-            if env is None:
-                continue
-            value = env
-        out[key] = value
-    return out
 
 
 def build(
@@ -73,18 +33,7 @@ def build(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Don't print anything to STDOUT")] = False,
 ) -> None:
     """Build or rebuild services."""
-    from composer.engine import images
-    from composer.image.store import ImageStore
-
-    g = _opts(ctx)
-    proj = g.load_project()
-    names = [n for n in _services(proj, services) if getattr(proj.services[n], "build", None) is not None]
-    paths = g.paths
-    images.build_services(
-        proj, names, ImageStore(paths.state_root), paths.run_root, None if quiet else _report,
-        None if quiet else _log, no_cache=no_cache, pull=pull, build_args=_build_args(build_arg),
-        docker_config=docker_config_path(), allow_pull=True,
-    )
+    buildcmd.run(_opts(ctx), services, no_cache=no_cache, pull=pull, build_arg=build_arg, quiet=quiet)
 
 
 def pull(

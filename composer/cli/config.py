@@ -20,12 +20,14 @@ if TYPE_CHECKING:
 def config(
     ctx: typer.Context,
     services: Annotated[Optional[list[str]], typer.Argument(help="Services to render")] = None,  # noqa: UP045
-    format_: Annotated[str, typer.Option("--format", help="Format the output. Values: [yaml | json]")] = "yaml",
+    format_: Annotated[Optional[str], typer.Option("--format", help="Format the output. Values: [yaml | json]")] = None,  # noqa: UP045
     list_services: Annotated[bool, typer.Option("--services", help="Print the service names, one per line.")] = False,
     list_volumes: Annotated[bool, typer.Option("--volumes", help="Print the volume names, one per line.")] = False,
     list_networks: Annotated[bool, typer.Option("--networks", help="Print the network names, one per line.")] = False,
     list_images: Annotated[bool, typer.Option("--images", help="Print the image names, one per line.")] = False,
     list_profiles: Annotated[bool, typer.Option("--profiles", help="Print the profile names, one per line.")] = False,
+    list_models: Annotated[bool, typer.Option("--models", help="Print the model names, one per line.")] = False,
+    variables: Annotated[bool, typer.Option("--variables", help="Print model variables and default values.")] = False,
     hash_: Annotated[Optional[str], typer.Option("--hash", help='Print the service config hash, one per line ("*" for all).')] = None,  # noqa: UP045
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only validate the configuration, don't print anything.")] = False,
     no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Don't interpolate environment variables.")] = False,
@@ -38,7 +40,7 @@ def config(
     from composer.errors import ConfigError
     from composer.schema import load_project
 
-    if format_ not in ("yaml", "json"):
+    if format_ not in (None, "yaml", "json"):
         raise ConfigError(f'unsupported format "{format_}": use yaml or json')
     base = ctx.obj["options"].options()
     options = dataclasses.replace(
@@ -48,11 +50,18 @@ def config(
         env_files=tuple(env_file or ()) or base.env_files,
         services=tuple(services or ()),
     )
+    if variables:  # from the files as written
+        from composer.schema.rawmodel import load_model
+        from composer.schema.variables import extract, render_variables
+
+        raw = load_model(dataclasses.replace(options, interpolate=False))
+        _write(render_variables(extract(raw), format_), output)
+        return
     if no_interpolate and not (list_services or list_volumes or list_networks or list_images
                                or list_profiles or hash_ or quiet):  # fmt: skip
         from composer.schema.rawmodel import load_model, render_model
 
-        _write(render_model(load_model(options), format_), output)
+        _write(render_model(load_model(options), format_ or "yaml"), output)
         return
     project = load_project(options)
     if services:
@@ -61,11 +70,11 @@ def config(
         typer.echo(f"WARN[0000] {warning}", err=True)
     if quiet:
         return
-    text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_)
+    text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_, list_models)
     if text is None:
         from composer.schema.render import render  # not for --quiet: ~10 ms
 
-        text = render(project, format_, prune=not no_normalize)
+        text = render(project, format_ or "yaml", prune=not no_normalize)
     _write(text, output)
 
 
@@ -102,6 +111,7 @@ def _listing(
     images: bool,
     profiles: bool,
     hash_: str | None,
+    models: bool = False,
 ) -> str | None:
     from composer.schema.render import used_resources
 
@@ -117,6 +127,8 @@ def _listing(
     elif profiles:
         found = {p for s in (*project.services.values(), *project.disabled.values()) for p in s.profiles}
         lines = sorted(found)
+    elif models:  # the models enabled services use, by their ``model``
+        lines = sorted(project.models[k].model for k in used_resources(project)["models"] & set(project.models))
     elif hash_ is not None:
         from composer.schema.hash import service_config_hash
 

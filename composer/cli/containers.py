@@ -1,4 +1,4 @@
-"""Commands: exec, run, create, restart, kill, pause, unpause, top, port, wait, cp, ls, events, stats.
+"""Commands: create, restart, kill, pause, unpause, top, port, wait, cp, ls, events, stats (exec, run: ``runexec``).
 
 Thin, like compose.py: each builds options, calls one engine function and
 renders its result with Docker Compose's output and exit codes.
@@ -22,144 +22,6 @@ PASSTHROUGH = {"allow_interspersed_args": False, "ignore_unknown_options": True}
 
 def _opts(ctx: typer.Context) -> GlobalOptions:
     return ctx.obj["options"]  # type: ignore[no-any-return]
-
-
-def _env_pairs(items: list[str] | None) -> dict[str, str | None]:
-    """``-e KEY=VALUE`` or ``-e KEY`` (taken from the caller's environment)."""
-    out: dict[str, str | None] = {}
-    for item in items or []:
-        key, sep, value = item.partition("=")
-        if not key:
-            from composer.errors import ConfigError
-
-            raise ConfigError(f"invalid environment variable {item!r}: expected KEY=VALUE or KEY")
-        out[key] = value if sep else None
-    return out
-
-
-def _labels(items: list[str] | None) -> dict[str, str]:
-    return {k: v or "" for k, v in _env_pairs(items).items()}
-
-
-# ---------------------------------------------------------------- exec
-
-
-def exec_(
-    ctx: typer.Context,
-    service: Annotated[str, typer.Argument(help="Service name")],
-    command: Annotated[list[str], typer.Argument(help="Command and its arguments")],
-    detach: Annotated[bool, typer.Option("--detach", "-d", help="Detached mode: run the command in the background")] = False,
-    env: Annotated[Optional[list[str]], typer.Option("--env", "-e", help="Set environment variables")] = None,  # noqa: UP045
-    index: Annotated[int, typer.Option("--index", help="Index of the container if the service has several replicas")] = 1,
-    no_tty: Annotated[bool, typer.Option("--no-TTY", "-T", help="Disable pseudo-TTY allocation (default: auto-detected)")] = False,
-    privileged: Annotated[bool, typer.Option("--privileged", help="Give extended privileges to the process")] = False,
-    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Run the command as this user")] = None,  # noqa: UP045
-    workdir: Annotated[Optional[str], typer.Option("--workdir", "-w", help="Path to workdir directory for this command")] = None,  # noqa: UP045
-    interactive: Annotated[bool, typer.Option("--interactive", "-i", hidden=True, help="Keep STDIN open (always)")] = True,
-) -> None:
-    """Execute a command in a running container."""
-    from composer.engine import execcmd
-
-    g = _opts(ctx)
-    name = g.project_name_and_services([service])
-    opts = execcmd.ExecOptions(
-        service=service, argv=command, index=index, environment=_env_pairs(env), user=user,
-        workdir=workdir, detach=detach, tty=not no_tty and sys.stdin.isatty(), privileged=privileged,
-        environ=dict(os.environ),
-    )
-    code = execcmd.exec_in(g.paths, name, opts)
-    raise typer.Exit(code)
-
-
-# ---------------------------------------------------------------- run
-
-
-def run(
-    ctx: typer.Context,
-    service: Annotated[str, typer.Argument(help="Service name")],
-    command: Annotated[Optional[list[str]], typer.Argument(help="Command and its arguments")] = None,  # noqa: UP045
-    detach: Annotated[bool, typer.Option("--detach", "-d", help="Run container in background and print container ID")] = False,
-    env: Annotated[Optional[list[str]], typer.Option("--env", "-e", help="Set environment variables")] = None,  # noqa: UP045
-    entrypoint: Annotated[Optional[str], typer.Option("--entrypoint", help="Override the entrypoint of the image")] = None,  # noqa: UP045
-    label: Annotated[Optional[list[str]], typer.Option("--label", "-l", help="Add or override a label")] = None,  # noqa: UP045
-    name: Annotated[Optional[str], typer.Option("--name", help="Assign a name to the container")] = None,  # noqa: UP045
-    no_tty: Annotated[bool, typer.Option("--no-TTY", "-T", help="Disable pseudo-TTY allocation (default: auto-detected)")] = False,
-    no_deps: Annotated[bool, typer.Option("--no-deps", help="Don't start linked services")] = False,
-    publish: Annotated[Optional[list[str]], typer.Option("--publish", "-p", help="Publish a container's port(s) to the host")] = None,  # noqa: UP045
-    rm: Annotated[bool, typer.Option("--rm", help="Automatically remove the container when it exits")] = False,
-    service_ports: Annotated[bool, typer.Option("--service-ports", help="Run command with all service's ports enabled and mapped to the host")] = False,
-    use_aliases: Annotated[bool, typer.Option("--use-aliases", help="Use the service's network aliases in the network(s) the container connects to")] = False,
-    user: Annotated[Optional[str], typer.Option("--user", "-u", help="Run as specified username or uid")] = None,  # noqa: UP045
-    volume: Annotated[Optional[list[str]], typer.Option("--volume", "-v", help="Bind mount a volume")] = None,  # noqa: UP045
-    workdir: Annotated[Optional[str], typer.Option("--workdir", "-w", help="Working directory inside the container")] = None,  # noqa: UP045
-    interactive: Annotated[bool, typer.Option("--interactive", "-i", hidden=True, help="Keep STDIN open (accepted)")] = True,
-) -> None:
-    """Run a one-off command on a service."""
-    import shlex
-
-    import anyio
-
-    from composer.engine import oneoff
-    from composer.errors import ConfigError, ContainerStartError
-    from composer.image.store import ImageStore
-
-    if detach and rm:
-        raise ConfigError("--rm and -d cannot be combined")
-    g = _opts(ctx)
-    proj = g.load_project([service])
-    paths = g.paths
-    opts = oneoff.RunOptions(
-        service=service, command=command or None,
-        entrypoint=shlex.split(entrypoint) if entrypoint is not None else None,
-        environment=_env_pairs(env), labels=_labels(label), name=name, user=user, workdir=workdir,
-        publish=publish or [], service_ports=service_ports, volumes=volume or [], no_deps=no_deps,
-        use_aliases=use_aliases, runtime=g.runtime, environ=dict(os.environ),
-        image_options=g.image_options(),
-    )
-    try:
-        rec = anyio.run(oneoff.run, paths, proj, ImageStore(paths.state_root), opts, reporter)
-    except ContainerStartError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(oneoff.exit_code_for(exc)) from None
-    if detach:
-        typer.echo(rec["id"])  # as `docker compose run -d`: the container's ID
-        return
-    code = _attach_oneoff(paths, rec)
-    if rm:
-        _remove_oneoff(paths, rec)
-    raise typer.Exit(code)
-
-
-def _attach_oneoff(paths: Any, rec: dict[str, Any]) -> int:
-    """Copy the container's output to ours until it exits; Ctrl-C is passed on, twice kills."""
-    import signal
-
-    from composer.engine import containers, logs, oneoff
-
-    hits: list[int] = []
-
-    def forward(signum: int, frame: Any) -> None:
-        hits.append(signum)
-        containers.kill(paths, rec, signal.SIGKILL if len(hits) > 1 else signum)
-
-    old = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for line in logs.follow(paths, [rec], {}, lambda cid: containers.is_running(paths, cid)):
-            stream = sys.stderr if line.stream == "stderr" else sys.stdout
-            stream.write(line.text)
-            stream.flush()
-    finally:
-        for s, handler in old.items():
-            signal.signal(s, handler)
-    return oneoff.wait_exit(paths, rec)
-
-
-def _remove_oneoff(paths: Any, rec: dict[str, Any]) -> None:
-    from composer.engine import containers, volumes
-
-    containers.remove(paths, rec)
-    for vol in rec.get("anonymous_volumes", []):
-        volumes.remove_volume(paths, vol)
 
 
 # ---------------------------------------------------------------- create / restart / kill / pause
@@ -466,6 +328,8 @@ def _print_stats(rows: list[Any], format_: str, no_trunc: bool) -> None:
 
 def register(app: typer.Typer) -> None:
     """Add this module's commands to the main app."""
+    from composer.cli.runexec import exec_, run
+
     app.command("exec", context_settings=PASSTHROUGH)(exec_)
     app.command(context_settings=PASSTHROUGH)(run)
     app.command()(create)

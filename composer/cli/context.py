@@ -80,8 +80,11 @@ class GlobalOptions:
 
         return load_project(self.options(services))
 
-    def _light(self) -> tuple[str, list[str] | None]:
-        """(project name, service names or None if no file) without the Compose model."""
+    def _light(self, load: bool = True) -> tuple[str, list[str] | None]:
+        """(project name, service names or None if no file) without the Compose model.
+
+        A ``name:`` that needs interpolation loads the model, or with ``load=False`` raises LookupError.
+        """
         from composer.schema import find_compose_file, normalize_project_name
 
         explicit = self.project_name or os.environ.get("COMPOSE_PROJECT_NAME")
@@ -110,6 +113,8 @@ class GlobalOptions:
         if not name and isinstance(doc, dict) and isinstance(doc.get("name"), str) and "$" not in doc["name"]:
             name = doc["name"]
         if not name and isinstance(doc, dict) and isinstance(doc.get("name"), str):
+            if not load:
+                raise LookupError("the project name needs the model")
             return self.load_project().name, services
         if not name:
             base = self.project_directory or Path(files[0]).absolute().parent

@@ -1,16 +1,24 @@
-"""The ``composer`` executable: a fast path for read-only commands, else the typer app.
+"""The ``composer`` executable: fast paths for a few commands, else the typer app.
 
 ``composer version`` and ``composer ps`` are run many times by scripts and
-prompts; importing typer (and, through it, pydantic and click) costs ~150 ms,
-so this module answers them with a small hand-written parser when their
-arguments are simple, and hands everything else, including every error, to
-the full CLI (``composer.cli.main``), which parses the same flags.
-"""
+prompts, and a no-change ``composer build`` should answer in well under half a
+second; importing typer (its click, one pydantic adapter per option) costs
+~0.1 s, so this module answers them with a small hand-written parser when their
+arguments are simple, and hands everything else, including help and every
+usage error, to the full CLI (``composer.cli.main``), which parses the same flags.
 
-from __future__ import annotations
+Imports nothing beyond what the interpreter has loaded at start-up (not even
+``__future__``): ``composer version`` should cost about ``python -c pass``.
+"""
 
 import os
 import sys
+
+TYPE_CHECKING = False  # not typing's: importing typing costs ~5 ms (mypy honours the name)
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from composer.cli.context import GlobalOptions
 
 _GLOBAL_WITH_VALUE = {"-f": "file", "--file": "file", "-p": "project_name", "--project-name": "project_name",
                       "--project-directory": "project_directory", "--root": "root"}
@@ -40,6 +48,23 @@ def _split_globals(argv: list[str]) -> tuple[dict[str, list[str]], list[str]]:
             continue
         raise _Fallback
     raise _Fallback
+
+
+def command_name(argv: list[str]) -> str | None:
+    """The subcommand after the global options; None for help or an option this parser does not know."""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if not arg.startswith("-"):
+            return arg
+        name, eq, _ = arg.partition("=")
+        if name in _GLOBAL_WITH_VALUE or name in _GLOBAL_IGNORED_WITH_VALUE:
+            i += 1 if eq else 2
+        elif arg == "--dry-run":
+            i += 1
+        else:
+            return None
+    return None
 
 
 def _version(args: list[str]) -> int:
@@ -76,39 +101,101 @@ def _ps(opts: dict[str, list[str]], args: list[str]) -> int:
         else:
             services.append(arg)
         i += 1
-    from pathlib import Path
-
-    from composer.cli.context import GlobalOptions
     from composer.cli.psview import render_ps
 
-    root = opts.get("root", [os.environ.get("COMPOSER_ROOT", "")])[-1] or None
-    g = GlobalOptions(
-        files=[Path(f).absolute() for f in opts.get("file", [])],
-        project_name=opts["project_name"][-1] if "project_name" in opts else None,
-        project_directory=Path(opts["project_directory"][-1]).absolute() if "project_directory" in opts else None,
-        root=Path(root) if root else None,
-    )
-    render_ps(g, services, all_=bool(flags["all"]), format_=str(flags["format"]),
+    render_ps(_global_options(opts), services, all_=bool(flags["all"]), format_=str(flags["format"]),
               quiet=bool(flags["quiet"]), services_only=bool(flags["services"]))
     return 0
 
 
+# What the build fast path passes on; any other global option, or an environment
+# variable the full CLI validates, sends ``composer build`` to the full CLI.
+_BUILD_GLOBALS = {"file", "project_name", "project_directory", "root", "--profile", "--env-file"}
+_FULL_CLI_ENV = ("COMPOSE_ANSI", "COMPOSE_PROGRESS", "_COMPOSER_COMPLETE")
+
+
+def _build(opts: dict[str, list[str]], args: list[str]) -> int:
+    from composer.cli import buildcmd
+
+    kwargs = buildcmd.parse(args)
+    if kwargs is None or not set(opts) <= _BUILD_GLOBALS or any(os.environ.get(v) for v in _FULL_CLI_ENV):
+        raise _Fallback
+    buildcmd.run(_global_options(opts), **kwargs)
+    return 0
+
+
+def _global_options(opts: dict[str, list[str]]) -> "GlobalOptions":
+    """GlobalOptions as ``main.global_options`` makes them, from the options ``_split_globals`` found."""
+    from pathlib import Path
+
+    from composer.cli.context import GlobalOptions
+
+    root = opts.get("root", [os.environ.get("COMPOSER_ROOT", "")])[-1] or None
+    profiles = opts.get("--profile") or [p for p in os.environ.get("COMPOSE_PROFILES", "").split(",") if p]
+    return GlobalOptions(
+        files=[Path(f).absolute() for f in opts.get("file", [])],
+        project_name=opts["project_name"][-1] if "project_name" in opts else None,
+        project_directory=Path(opts["project_directory"][-1]).absolute() if "project_directory" in opts else None,
+        root=Path(root) if root else None,
+        profiles=profiles,
+        env_files=[Path(f).absolute() for f in opts.get("--env-file", [])],
+    )
+
+
+def _run(opts: dict[str, list[str]], args: list[str]) -> int:
+    """``composer run`` (``runcmd``): typer alone costs about as much as the whole one-off container."""
+    from composer.cli import runcmd
+
+    kwargs = runcmd.parse(args)
+    if kwargs is None or not set(opts) <= _BUILD_GLOBALS | {"--runtime"} or any(os.environ.get(v) for v in _FULL_CLI_ENV):
+        raise _Fallback
+    g = _global_options(opts)
+    g.runtime = opts.get("--runtime", [os.environ.get("COMPOSER_RUNTIME", "")])[-1] or None
+    return runcmd.run(g, **kwargs)
+
+
+# Commands answered without typer when their arguments are simple.
+_FAST = {"ps": _ps, "build": _build, "run": _run}
+
+
+def skip_pydantic_plugins() -> None:
+    """Tell pydantic there are no plugins, without its search for them.
+
+    composer uses none, and the search (``importlib.metadata``, which imports
+    ``email``, ``zipfile`` and ``socket``, then reads every installed package's
+    entry points) costs ~20 ms of every command that builds the Compose model.
+    Only ``get_plugins`` is imported from this private module (pydantic 2.x).
+    """
+    stub = type(sys)("pydantic.plugin._loader")
+    stub.get_plugins = tuple  # type: ignore[attr-defined]  # () : no plugins
+    sys.modules.setdefault("pydantic.plugin._loader", stub)
+
+
 def main() -> None:
     argv = sys.argv[1:]
+    skip_pydantic_plugins()
     try:
         opts, rest = _split_globals(argv)
         if rest and rest[0] == "version" and not opts:
             sys.exit(_version(rest[1:]))
-        if rest and rest[0] == "ps":
-            from composer.errors import ComposerError
-
-            try:
-                sys.exit(_ps(opts, rest[1:]))
-            except ComposerError as exc:
-                print(str(exc), file=sys.stderr)
-                sys.exit(exc.exit_code)
+        if rest and rest[0] in _FAST:
+            _run_fast(_FAST[rest[0]], opts, rest[1:])
     except _Fallback:
         pass
     from composer.cli.main import main as full_main
 
     full_main()
+
+
+def _run_fast(command: "Callable[[dict[str, list[str]], list[str]], int]", opts: dict[str, list[str]],
+              args: list[str]) -> None:
+    """The full CLI's error boundary (``main.main``) around a fast-path command."""
+    from composer.errors import ComposerError
+
+    try:
+        sys.exit(command(opts, args))
+    except ComposerError as exc:
+        print(str(exc), file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.exit(130)

@@ -208,7 +208,7 @@ def pull(
     platform: Annotated[Optional[str], typer.Option("--platform", help="Set platform if server is multi-platform capable")] = None,  # noqa: UP045
 ) -> None:
     """Download an image from a registry."""
-    from composer.cli.build import docker_config_path, insecure_registries
+    from composer.cli.buildcmd import docker_config_path, insecure_registries
     from composer.image import distribution as registry
 
     progress = None if quiet else (lambda line: typer.echo(line))
@@ -227,7 +227,7 @@ def push(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Suppress verbose output")] = False,
 ) -> None:
     """Upload an image to a registry."""
-    from composer.cli.build import docker_config_path, insecure_registries
+    from composer.cli.buildcmd import docker_config_path, insecure_registries
     from composer.image import distribution as registry
 
     progress = None if quiet else (lambda line: typer.echo(line))

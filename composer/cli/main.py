@@ -9,9 +9,10 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
+from typer.models import TyperInfo
 
 from composer.cli.context import GlobalOptions
 
@@ -64,19 +65,70 @@ def global_options(
     ctx.obj = {"options": opts, "state_root": paths.state_root, "run_root": paths.run_root}
 
 
-def _register() -> None:
-    from composer.cli import build, compose, config, containers, network, runtime
-    from composer.cli.image import image_app
+# The module that registers each command. ``composer CMD`` imports and registers
+# only CMD: typer inspects the signature of every registered command (and builds
+# a pydantic adapter per parameter) before it runs one. Order = ``--help`` order.
+_MODULES = ("compose", "containers", "config", "build", "network", "runtime", "image")
+COMMANDS: dict[str, str] = {
+    **dict.fromkeys(("up", "down", "ps", "logs", "start", "stop", "rm", "version"), "compose"),
+    **dict.fromkeys(("exec", "run", "create", "restart", "kill", "pause", "unpause", "top", "port",
+                     "wait", "cp", "ls", "events", "stats"), "containers"),
+    "config": "config",
+    **dict.fromkeys(("build", "pull", "push", "images", "login", "logout"), "build"),
+    "network": "network",
+    "runtime": "runtime",
+    "image": "image",
+}
+_registered: set[str] = set()
 
-    for module in (compose, containers, config, build, network, runtime):
-        module.register(app)
-    app.add_typer(image_app, name="image", help="Manage images")
+
+def module_commands(module: str) -> typer.Typer:
+    """A scratch app holding the commands and command groups of one ``composer.cli`` module."""
+    import importlib
+
+    scratch = typer.Typer()
+    if module == "image":
+        from composer.cli.image import image_app
+
+        scratch.add_typer(image_app, name="image", help="Manage images")
+    else:
+        importlib.import_module(f"composer.cli.{module}").register(scratch)
+    return scratch
+
+
+def command_names(scratch: typer.Typer) -> list[str]:
+    """The command and group names of a scratch app, in registration order."""
+    return [name for name, _ in _named(scratch)]
+
+
+def _named(scratch: typer.Typer) -> list[tuple[str, Any]]:
+    from typer.main import get_command_name
+
+    commands = [(c.name or get_command_name(getattr(c.callback, "__name__", "")), c) for c in scratch.registered_commands]
+    groups = [(g.name or str(getattr(g.typer_instance, "info", g).name), g) for g in scratch.registered_groups]
+    return commands + groups
+
+
+def _register(command: str | None = None) -> None:
+    """Add the commands to the app: all of them, or only ``command`` when it is a known one."""
+    modules = (COMMANDS[command],) if command in COMMANDS else _MODULES
+    for module in modules:
+        for name, info in _named(module_commands(module)):
+            if name in _registered or (command in COMMANDS and name != command):
+                continue
+            _registered.add(name)
+            if isinstance(info, TyperInfo):
+                app.registered_groups.append(info)
+            else:
+                app.registered_commands.append(info)
 
 
 def main(argv: list[str] | None = None) -> None:
+    from composer.cli.entry import command_name
     from composer.errors import ComposerError
 
-    _register()
+    args = sys.argv[1:] if argv is None else argv
+    _register(None if os.environ.get("_COMPOSER_COMPLETE") else command_name(args))
     try:
         app(args=argv, standalone_mode=True)
     except ComposerError as exc:

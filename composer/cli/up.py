@@ -75,6 +75,13 @@ def up(
     if abort_on_exit and abort_on_failure:
         raise ConfigError("--abort-on-container-exit and --abort-on-container-failure are incompatible")
     g = _opts(ctx)
+    if not (g.dry_run or no_start):  # a head start: the monitor starts up while the project loads
+        import contextlib
+
+        from composer.engine import monitor_client
+
+        with contextlib.suppress(Exception):  # the engine starts it anyway, and reports what is wrong
+            monitor_client.spawn(g.paths, g._light(load=False)[0])
     proj = g.load_project(services or [])
     for warning in getattr(proj, "warnings", ()):
         typer.echo(f"WARN[0000] {warning}", err=True)

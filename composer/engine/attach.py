@@ -177,8 +177,9 @@ def network_files(cdir: Path, hostname: str, nets: dict[str, dict[str, Any]], se
     else:
         first = next(iter(nets.values()), None)
         gateway = first["gateway"] if first else None
-        files.write_hosts(cdir / "hosts", hostname, extra_hosts(service, gateway),
-                          first["ip"] if first else None)
+        # a new container's directory: nothing reads these yet, so no atomic replace (or fsync) is needed
+        (cdir / "hosts").write_text(files.hosts_content(hostname, extra_hosts(service, gateway),
+                                                        first["ip"] if first else None))
         (cdir / "hostname").write_text(hostname + "\n")
         servers = [gateway] if gateway else _list(getattr(service, "dns", None))
         (cdir / "resolv.conf").write_text(resolv_conf(
@@ -267,14 +268,22 @@ def connect(paths: Paths, record: dict[str, Any]) -> Path | None:
     return ns_path
 
 
-def disconnect(paths: Paths, record: dict[str, Any]) -> None:
-    """Undo :func:`connect`: the veths and the namespace the container owns."""
+def disconnect(paths: Paths, record: dict[str, Any], *, veths: bool = True) -> None:
+    """Undo :func:`connect`: the veths and the namespace the container owns.
+
+    Deleting a veth costs the kernel a network synchronisation each (10-60 ms
+    here, one at a time under the RTNL lock). With ``veths=False`` a container
+    that owns its namespace only unmounts it: once its last process is gone the
+    kernel destroys the namespace, and the pairs with it, in its own batched
+    clean-up. For ``down`` of containers whose networks go too: until then the
+    host ends stay on the bridge, whose deletion detaches them.
+    """
     import contextlib
 
     from composer.engine.containers import veth_name
     from composer.runtime.net import links, netns
 
-    for net in record.get("networks", {}):
+    for net in record.get("networks", {}) if veths or not owns_netns(record) else ():
         with contextlib.suppress(Exception):
             links.disconnect(veth_name(record["id"], net))
     if owns_netns(record):

@@ -96,6 +96,10 @@ def container_spec(
     if service.tty:
         # a pty as stdio; the shim logs it and serves <run>/runtime/<id>/attach.sock (runtime.api docstring)
         spec["process"]["terminal"] = True
+    elif service.stdin_open:
+        from composer.runtime.console import STDIN_OPEN_ANNOTATION
+
+        spec["annotations"][STDIN_OPEN_ANNOTATION] = "true"  # a stdin pipe its shim keeps open
     if service.oom_score_adj is not None:
         spec["process"]["oomScoreAdj"] = service.oom_score_adj
     rlimits = _rlimits(service)

@@ -17,6 +17,7 @@ import hashlib
 import os
 import shutil
 import signal
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,12 +76,17 @@ def mount_rootfs(paths: Paths, record: dict[str, Any]) -> Path:
     return rootfs
 
 
-def release(paths: Paths, record: dict[str, Any]) -> None:
-    """Undo what start set up: veths, the network namespace, the rootfs mount."""
+def release(paths: Paths, record: dict[str, Any], *, veths: bool = True) -> None:
+    """Undo what start set up: veths, the network namespace, the rootfs mount.
+
+    ``veths=False`` leaves the veth pairs to the kernel, which destroys them
+    with the namespace (see ``attach.disconnect``): only for containers whose
+    networks are being removed too.
+    """
     from composer.engine import attach
     from composer.runtime import syscalls
 
-    attach.disconnect(paths, record)
+    attach.disconnect(paths, record, veths=veths)
     rootfs = paths.container_dir(record["id"]) / "rootfs"
     if _is_mount(rootfs):
         with contextlib.suppress(RuntimeFailure):
@@ -98,40 +104,56 @@ def is_running(paths: Paths, container_id: str) -> bool:
     return st is not None and st.status == "running"
 
 
-def start(paths: Paths, record: dict[str, Any]) -> dict[str, Any]:
-    """Mount, wire and run the container; returns the updated record."""
+def start(paths: Paths, record: dict[str, Any], *, fresh: bool = False, notify: bool = True,
+          sync: bool = True, stdio: Any = None, before_run: Callable[[], None] | None = None
+          ) -> dict[str, Any]:
+    """Mount, wire and run the container; returns the updated record.
+
+    ``fresh``: the container was just created by this command, so there is no
+    runtime state, mount or namespace of an earlier run to look for and undo.
+    ``notify=False`` leaves telling the monitor to the caller (``up`` does it
+    once for the lot); ``sync=False`` as in ``state.write_json``. ``stdio``:
+    the caller's descriptors for the container (``runtime.console.Stdio``, ``run``).
+    ``before_run`` is called once the rootfs and network are ready, just before
+    the process starts (``up`` waits there for the monitor it started meanwhile).
+    """
     from composer.engine import attach, restarts
     from composer.runtime import api
 
     cid = record["id"]
     cdir = paths.container_dir(cid)
-    restarts.clear_user_stop(paths, cid)
-    if is_running(paths, cid):
-        return record
-    old = api.container_state(cid, paths.runtime)
-    if old is not None:
-        api.delete_container(cid, paths.runtime)
-    release(paths, record)
+    if not fresh:
+        restarts.clear_user_stop(paths, cid)
+        if is_running(paths, cid):
+            return record
+        old = api.container_state(cid, paths.runtime)
+        if old is not None:
+            api.delete_container(cid, paths.runtime)
+        release(paths, record)
     try:
         mount_rootfs(paths, record)
         ns_path = attach.connect(paths, record)  # None: the container joins another's netns
+        if before_run is not None:
+            before_run()
         api.start_container(
             cid, cdir, paths.runtime, cdir / f"{cid}-json.log",
             cleanup_mounts=tuple(p for p in (cdir / "rootfs", ns_path) if p is not None),
-            backend=record.get("runtime", "builtin"),
+            backend=record.get("runtime", "builtin"), stdio=stdio,
         )
     except BaseException:
         release(paths, record)
         raise
     record = dict(record, started_at=now_rfc3339())
-    state.save_container(paths, record)
-    from composer.engine import monitor_client
+    state.save_container(paths, record, sync=sync)
+    if notify:
+        from composer.engine import monitor_client
 
-    monitor_client.notify(paths, record["project"])  # DNS, ports, healthcheck for it now
+        monitor_client.notify(paths, record["project"])  # DNS, ports, healthcheck for it now
     return record
 
 
-def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None) -> int | None:
+def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None, *, veths: bool = True
+         ) -> int | None:
     from composer.engine import restarts
     from composer.runtime import api
 
@@ -142,7 +164,7 @@ def stop(paths: Paths, record: dict[str, Any], timeout: float | None = None) -> 
         code = api.stop_container(
             record["id"], paths.runtime, signal_number(record.get("stop_signal")), grace
         )
-    release(paths, record)
+    release(paths, record, veths=veths)
     return code
 
 
@@ -155,11 +177,11 @@ def kill(paths: Paths, record: dict[str, Any], sig: int) -> None:
         api.kill_container(record["id"], paths.runtime, sig)
 
 
-def remove(paths: Paths, record: dict[str, Any]) -> None:
+def remove(paths: Paths, record: dict[str, Any], *, veths: bool = True) -> None:
     """Remove a stopped container: runtime state, bundle, writable layer, logs."""
     from composer.runtime import api
 
-    stop(paths, record, timeout=0)
+    stop(paths, record, timeout=0, veths=veths)
     with contextlib.suppress(RuntimeFailure):
         api.delete_container(record["id"], paths.runtime)
     shutil.rmtree(paths.container_dir(record["id"]), ignore_errors=True)

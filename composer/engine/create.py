@@ -27,8 +27,20 @@ def container_name(project: Project, service: Service, number: int) -> str:
     return service.container_name or f"{project.name}-{service.name}-{number}"
 
 
+#: (image id, path) -> text: an image's files never change, and ``up`` reads the same two
+#: (/etc/passwd, /etc/group) for every container of it
+_IMAGE_FILES: dict[tuple[str, str], str] = {}
+
+
 def _image_file(image: Image, rel: str) -> str:
     """A file's text from the image, looking from the top layer down."""
+    key = (image.id, rel)
+    if key not in _IMAGE_FILES:
+        _IMAGE_FILES[key] = _read_image_file(image, rel)
+    return _IMAGE_FILES[key]
+
+
+def _read_image_file(image: Image, rel: str) -> str:
     for layer in reversed(image.layers):
         path = Path(layer) / rel
         if path.is_file():
@@ -94,8 +106,12 @@ def create(
     runtime: str | None = None, *, config: dict[str, Any] | None = None,
     reuse_anonymous: dict[str, str] | None = None,
     extra_labels: dict[str, str] | None = None, oneoff: bool = False, name: str | None = None,
+    sync: bool = True,
 ) -> dict[str, Any]:
-    """Create the container's directory, bundle and record; nothing runs yet."""
+    """Create the container's directory, bundle and record; nothing runs yet.
+
+    ``sync=False``: no fsync per file; the caller flushes the state root once (``state.flush``).
+    """
     from composer.engine import volumes
 
     mode = attach.network_mode(service) or ""
@@ -152,7 +168,7 @@ def create(
             "runtime": getattr(service, "runtime", None) or runtime or "builtin",
             "network_mode": attach.network_mode(service),
         }
-        state.save_container(paths, record)
+        state.save_container(paths, record, sync=sync)
 
     mounts += attach.network_files(cdir, hostname, nets, service)
     spec = bundle.container_spec(
@@ -162,7 +178,7 @@ def create(
         annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name,
                      **_log_annotations(service)},
     )
-    state.write_json(cdir / "config.json", spec)
+    state.write_json(cdir / "config.json", spec, sync=sync)
     return record
 
 

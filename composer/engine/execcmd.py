@@ -5,14 +5,14 @@ The container is the service's replica ``--index`` (1 by default; one-off
 environment with ``-e`` on top, its working directory unless ``-w``, and the
 user named by ``-u`` resolved against the container's /etc/passwd and
 /etc/group, as ``docker exec`` does. The program runs on the caller's stdio
-(``interactive``), or in the background (``detach``), where nothing waits
-for it.
+(``interactive``), on a pty of its own in the container's devpts relayed to
+the caller's terminal (``tty``), or in the background (``detach``), where
+nothing waits for it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import inspect
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,18 +100,12 @@ def exec_in(paths: Paths, project: str, opts: ExecOptions) -> int:
     env = _env(paths, rec, opts)
     uid, gid = _user(paths, rec, opts.user)
     kwargs: dict[str, Any] = {"env": env, "cwd": opts.workdir, "uid": uid, "gid": gid}
-    if opts.tty and _runtime_has_tty():
-        kwargs["tty"] = True
+    if opts.tty:
+        kwargs["tty"] = True  # a pty in the container's own devpts, window size following ours
     if opts.detach:
         _detached(rec["id"], paths, list(opts.argv), kwargs)
         return 0
     return api.exec_interactive(rec["id"], paths.runtime, list(opts.argv), **kwargs)
-
-
-def _runtime_has_tty() -> bool:
-    from composer.runtime import execute
-
-    return "tty" in inspect.signature(execute.exec_interactive).parameters
 
 
 def _detached(cid: str, paths: Paths, argv: list[str], kwargs: dict[str, Any]) -> None:

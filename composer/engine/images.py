@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -190,6 +189,9 @@ def build_services(
 
     if len(with_build) <= 1:
         return {n: one(n) for n in with_build}
+    # imported here, not at the top: a one-image build runs without threads
+    from concurrent.futures import ThreadPoolExecutor
+
     with ThreadPoolExecutor(max_workers=min(BUILD_PARALLEL, len(with_build), os.cpu_count() or 1)) as pool:
         futures = {n: pool.submit(one, n) for n in with_build}
         return {n: f.result() for n, f in futures.items()}

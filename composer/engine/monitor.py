@@ -18,6 +18,7 @@ starts a new one, nothing else.
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import logging
 import os
@@ -57,6 +58,8 @@ class Monitor:
         self.restarting: set[str] = set()
         self.backoffs: dict[str, float] = {}
         self.last_start: dict[str, float] = {}
+        self.record_cache: state.RecordCache = {}  # rescans parse only the records that changed
+        self.last_status: dict[str, Any] | None = None
 
     # -- DNS view ---------------------------------------------------------
     def resolve(self, client_ip: str, name: str) -> list[str]:
@@ -78,7 +81,8 @@ class Monitor:
     def scan(self) -> None:
         from composer.runtime.api import container_state
 
-        self.records = {r["id"]: r for r in state.container_records(self.paths, self.project)}
+        self.records = {r["id"]: r for r in state.container_records(self.paths, self.project,
+                                                                    cache=self.record_cache)}
         running = set()
         for cid in self.records:
             st = container_state(cid, self.paths.runtime)
@@ -88,13 +92,14 @@ class Monitor:
         self.last_scan = time.monotonic()
 
     def write_status(self) -> None:
-        state.write_json(monitor_client.status_path(self.paths, self.project), {
-            "pid": os.getpid(),
-            "ports": self.bound_ports,
-            "port_errors": self.port_errors,
-            "dns": sorted(self.dns_listeners),
-            "updated": time.time(),
-        })
+        """``status.json``, when what it says changed (run state: no fsync, see runtime.state)."""
+        status = {"pid": os.getpid(), "ports": self.bound_ports, "port_errors": self.port_errors,
+                  "dns": sorted(self.dns_listeners)}
+        if status == self.last_status:
+            return
+        state.write_json(monitor_client.status_path(self.paths, self.project),
+                         {**status, "updated": time.time()}, sync=False)
+        self.last_status = copy.deepcopy(status)
 
     async def reconcile(self, tg: TaskGroup, dns: Any) -> None:
         for cid in list(self.health_scopes):
@@ -160,8 +165,13 @@ class Monitor:
             self.wakeup.set()
 
     async def _dns_listen(self, dns: Any) -> None:
-        wanted = {att["gateway"] for cid in self.running
-                  for att in self.records[cid].get("networks", {}).values() if att.get("gateway")}
+        # every network of the project, and every network a container of it is on, running
+        # or not yet: a container may resolve names the moment its process starts (``up``
+        # waits for these listeners before the first one does)
+        wanted = {att["gateway"] for rec in self.records.values()
+                  for att in rec.get("networks", {}).values() if att.get("gateway")}
+        wanted |= {net["gateway"] for net in state.network_records(self.paths)
+                   if net.get("labels", {}).get("com.docker.compose.project") == self.project}
         for gw in sorted(wanted - self.dns_listeners):
             try:
                 await dns.add_listener((gw, 53))
@@ -195,6 +205,12 @@ class Monitor:
         async with anyio.create_task_group() as tg:
             await tg.start(dns.serve, [], self.resolve)
             tg.start_soon(self._signals, tg)
+            # DNS first: ``up`` holds back the first container process until the server
+            # listens, and the first full scan (the runtime's cgroup discovery) is slow
+            self.records = {r["id"]: r for r in state.container_records(self.paths, self.project,
+                                                                        cache=self.record_cache)}
+            await self._dns_listen(dns)
+            self.write_status()
             while True:
                 self.scan()
                 await self.reconcile(tg, dns)
@@ -225,6 +241,9 @@ class Monitor:
 def main(argv: list[str]) -> int:
     state_root, run_root, project = Path(argv[0]), Path(argv[1]), argv[2]
     paths = Paths(state_root, run_root)
+    # ``up`` may signal before the loop's receiver is installed: a rescan
+    # request must never kill the monitor (SIGHUP's default action)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s monitor[%(process)d] %(message)s")
     paths.monitors.mkdir(parents=True, exist_ok=True)
     fd = os.open(monitor_client.lock_path(paths, project), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)

@@ -23,6 +23,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from composer.engine import state
@@ -94,8 +95,8 @@ def _ipam_config(decl: Any) -> dict[str, Any]:
     return out
 
 
-def ensure_project_network(paths: Paths, project: Project, key: str, *, outbound: bool = False
-                           ) -> tuple[dict[str, Any], bool]:
+def ensure_project_network(paths: Paths, project: Project, key: str, *, outbound: bool = False,
+                           sync: bool = True) -> tuple[dict[str, Any], bool]:
     """The record of ``project.networks[key]``, creating it (bridge, table) when missing."""
     decl = project.networks[key]
     if decl.external:
@@ -114,7 +115,7 @@ def ensure_project_network(paths: Paths, project: Project, key: str, *, outbound
     }
     opts = {str(k): str(v) for k, v in (getattr(decl, "driver_opts", None) or {}).items()}
     return ensure_network(paths, decl.name, labels, internal=bool(getattr(decl, "internal", False)),
-                          where=f"networks.{key}", driver_opts=opts, outbound=outbound,
+                          where=f"networks.{key}", driver_opts=opts, outbound=outbound, sync=sync,
                           **_ipam_config(decl))
 
 
@@ -122,9 +123,12 @@ def ensure_network(
     paths: Paths, name: str, labels: dict[str, str], *, internal: bool = False,
     subnet: str | None = None, gateway: str | None = None, ip_range: str | None = None,
     aux_addresses: Mapping[str, str] | None = None, driver_opts: Mapping[str, str] | None = None,
-    outbound: bool = False, where: str | None = None,
+    outbound: bool = False, where: str | None = None, sync: bool = True,
 ) -> tuple[dict[str, Any], bool]:
-    """The network's record, creating record, bridge and table when missing; True if created."""
+    """The network's record, creating record, bridge and table when missing; True if created.
+
+    ``sync=False``: the record is not fsynced (``up`` flushes the state root at its end).
+    """
     from composer.runtime.net import ipam, links
 
     with ipam_lock(paths):
@@ -135,7 +139,7 @@ def ensure_network(
             rec = _new_record(paths, name, labels, internal, subnet, gateway, ip_range,
                               dict(aux_addresses or {}), dict(driver_opts or {}), outbound,
                               where or f"network {name}", ipam.host_networks)
-            state.save_network(paths, rec)
+            state.save_network(paths, rec, sync=sync)
             created = True
         gw = ipaddress.IPv4Interface(f"{rec['gateway']}/{ipaddress.IPv4Network(rec['subnet']).prefixlen}")
         links.ensure_bridge(rec["bridge"], gw, mtu=int(rec.get("mtu") or 1500))
@@ -270,15 +274,45 @@ def remove_network(paths: Paths, name: str) -> bool:
     return True
 
 
+#: container.json path -> (its identity, (container name, {network: address})). A record is
+#: only ever replaced by a rename, so inode, mtime and size say whether it changed: IPAM, which
+#: runs under ``ipam_lock`` once per container created, parses only the records that did.
+#: (A container's attachments are fixed when it is created, so even an inode reused within
+#: one mtime tick could not make an entry wrong.)
+_ATTACHMENTS: dict[str, tuple[tuple[int, int, int], tuple[str, dict[str, str]]]] = {}
+
+
+def attachments(paths: Paths) -> list[tuple[str, dict[str, str]]]:
+    """(name, {network: address}) of every container of the root."""
+    out = []
+    try:
+        entries = list(os.scandir(paths.containers))
+    except FileNotFoundError:
+        return []
+    for entry in entries:
+        path = os.path.join(entry.path, "container.json")
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            continue
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = _ATTACHMENTS.get(path)
+        if cached is None or cached[0] != key:
+            rec = state.read_json(Path(entry.path, "container.json")) or {}
+            nets = {net: att["ip"] for net, att in (rec.get("networks") or {}).items() if att and att.get("ip")}
+            cached = _ATTACHMENTS[path] = (key, (str(rec.get("name", "")), nets))
+        out.append(cached[1])
+    return out
+
+
 def allocate_address(paths: Paths, network: dict[str, Any], taken: set[str]) -> str:
     """The lowest free address of the network (within ``ip_range``); caller holds ``ipam_lock``."""
     from composer.runtime.net import ipam
 
     used = set(taken) | set((network.get("aux_addresses") or {}).values())
-    for rec in state.container_records(paths):
-        att = rec.get("networks", {}).get(network["name"])
-        if att and att.get("ip"):
-            used.add(att["ip"])
+    for _, nets in attachments(paths):
+        if network["name"] in nets:
+            used.add(nets[network["name"]])
     subnet = ipaddress.IPv4Network(network["subnet"])
     pool = ipaddress.IPv4Network(network["ip_range"]) if network.get("ip_range") else subnet
     reserved = [ipaddress.IPv4Address(a) for a in used]
@@ -295,10 +329,9 @@ def address_in_use(paths: Paths, network: dict[str, Any], ip: str, taken: set[st
         return "another attachment of this container"
     if ip in (network.get("aux_addresses") or {}).values():
         return "an aux_address"
-    for rec in state.container_records(paths):
-        att = rec.get("networks", {}).get(network["name"])
-        if att and att.get("ip") == ip:
-            return f"container {rec['name']}"
+    for name, nets in attachments(paths):
+        if nets.get(network["name"]) == ip:
+            return f"container {name}"
     return None
 
 

@@ -70,8 +70,13 @@ def stop(paths: Paths, project_name: str, services: Sequence[str], timeout: floa
         _stop_records(paths, _project_records(paths, project_name, services), timeout, report)
 
 
-def _stop_records(paths: Paths, recs: list[dict[str, Any]], timeout: float | None, report: Reporter) -> None:
-    """Stop in reverse dependency order; independent containers stop in parallel."""
+def _stop_records(paths: Paths, recs: list[dict[str, Any]], timeout: float | None, report: Reporter,
+                  leave_veths: frozenset[str] = frozenset()) -> None:
+    """Stop in reverse dependency order; independent containers stop in parallel.
+
+    ``leave_veths``: ids of containers whose veths the kernel may take down with
+    their namespaces (``containers.release``), as their networks are removed next.
+    """
     import concurrent.futures
 
     ordered = _by_dependency(recs, reverse=True)
@@ -86,12 +91,15 @@ def _stop_records(paths: Paths, recs: list[dict[str, Any]], timeout: float | Non
         while len(levels) <= lvl:
             levels.append([])
         levels[lvl].append(rec)
-    with concurrent.futures.ThreadPoolExecutor(max_workers=8) as pool:
+    # every container of a level at once: stopping is mostly waiting (for the process to exit,
+    # for the kernel to tear a veth down), and the grace periods must run side by side
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(64, max(map(len, levels), default=1))) as pool:
         for level in levels:
             running = [r for r in level if containers.is_running(paths, r["id"])]
             for r in running:
                 report("Container", r["name"], "Stopping")
-            list(pool.map(lambda r: containers.stop(paths, r, timeout), level))
+            list(pool.map(lambda r: containers.stop(paths, r, timeout, veths=r["id"] not in leave_veths),
+                          level))
             for r in running:
                 report("Container", r["name"], "Stopped")
 
@@ -139,9 +147,10 @@ def down(paths: Paths, project_name: str, *, remove_volumes: bool = False, timeo
                        "for this project. If you removed or renamed this service in your compose file, "
                        "you can run this command with the --remove-orphans flag to clean it up.")
             recs = [r for r in recs if r not in orphans]
-        _stop_records(paths, recs, timeout, report)
+        leave = _leaving_networks(paths, project_name, recs)
+        _stop_records(paths, recs, timeout, report, leave)
+        _remove_all(paths, recs, leave)
         for rec in recs:
-            containers.remove(paths, rec)
             report("Container", rec["name"], "Removed")
             if remove_volumes:
                 for vol in rec.get("anonymous_volumes", []):
@@ -165,6 +174,26 @@ def down(paths: Paths, project_name: str, *, remove_volumes: bool = False, timeo
     if remove_images == "local":
         images = [i for i in images if any(r.get("image") == i and r.get("built") for r in recs)]
     return images if remove_images else []
+
+
+def _remove_all(paths: Paths, recs: list[dict[str, Any]], leave_veths: frozenset[str]) -> None:
+    """Remove stopped containers side by side (runtime state, bundle, writable layer)."""
+    import concurrent.futures
+
+    if not recs:
+        return
+    with concurrent.futures.ThreadPoolExecutor(max_workers=min(16, len(recs))) as pool:
+        list(pool.map(lambda r: containers.remove(paths, r, veths=r["id"] not in leave_veths), recs))
+
+
+def _leaving_networks(paths: Paths, project_name: str, recs: list[dict[str, Any]]) -> frozenset[str]:
+    """Ids of the containers ``down`` removes whose every network it removes too."""
+    going = {r["id"] for r in recs}
+    kept = [r for r in state.container_records(paths) if r["id"] not in going]
+    removed = {n["name"] for n in state.network_records(paths)
+               if n.get("labels", {}).get("com.docker.compose.project") == project_name
+               and not any(n["name"] in r.get("networks", {}) for r in kept)}
+    return frozenset(r["id"] for r in recs if set(r.get("networks", {})) <= removed)
 
 
 def first_error(group: BaseExceptionGroup) -> BaseException:

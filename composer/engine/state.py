@@ -5,7 +5,9 @@ Everything the engine needs to find a project again lives under two roots
 projects) and the run root (runtime state, network namespaces, locks, the
 project monitor). Records are small JSON files written atomically (write,
 fsync, rename), so a killed command never leaves a half-written record and a
-later command (or the monitor) can always take the project over again.
+later command (or the monitor) can always take the project over again. ``up``,
+which writes three per container, skips the fsyncs and flushes the state root
+once at its end (``flush``).
 
 This module is deliberately light (stdlib only): read-only commands such as
 ``ps`` and ``logs`` use it without importing the Compose model.
@@ -17,6 +19,7 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,22 +85,44 @@ class Paths:
         return self.netns / container_id
 
 
-def write_json(path: Path, data: Any) -> None:
-    """Atomically replace ``path`` with ``data`` as JSON (write, fsync, rename)."""
+def write_json(path: Path, data: Any, *, sync: bool = True) -> None:
+    """Atomically replace ``path`` with ``data`` as JSON (write, fsync, rename).
+
+    ``sync=False`` skips the fsync (~10 ms each on this kind of disk): the
+    rename alone keeps the record whole for any process that reads it; a
+    command that writes many records that way calls :func:`flush` once at
+    the end instead, so they are on disk when it returns.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    text = json.dumps(data, sort_keys=True) + "\n"  # C encoder: 4-7x faster than indent= or dump()
     with open(tmp, "w") as fh:
-        json.dump(data, fh, indent=1, sort_keys=True)
-        fh.write("\n")
+        fh.write(text)
         fh.flush()
-        os.fsync(fh.fileno())
+        if sync:
+            os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def flush(paths: Paths) -> None:
+    """Put what was written with ``sync=False`` on disk: one syncfs of the state root."""
+    import ctypes
+
+    try:
+        fd = os.open(paths.state_root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    except OSError:
+        return
+    try:
+        if ctypes.CDLL(None, use_errno=True).syncfs(fd) != 0:
+            os.sync()
+    finally:
+        os.close(fd)
 
 
 def read_json(path: Path) -> Any:
     try:
-        with open(path) as fh:
-            return json.load(fh)
+        with open(path, "rb") as fh:
+            return json.loads(fh.read())
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
@@ -132,15 +157,29 @@ def project_lock(paths: Paths, project: str, timeout: float = 60.0) -> Iterator[
 # ---------------------------------------------------------------- records
 
 
-def container_records(paths: Paths, project: str | None = None) -> list[dict[str, Any]]:
-    """Every container record (optionally of one project), sorted by name."""
+#: a record file's identity: it is only ever replaced by a rename, so a changed file has another
+RecordCache = dict[str, tuple[tuple[int, int, int], Any]]
+
+
+def container_records(paths: Paths, project: str | None = None, *,
+                      cache: RecordCache | None = None) -> list[dict[str, Any]]:
+    """Every container record (optionally of one project), sorted by name.
+
+    ``cache`` (kept by the caller between calls, e.g. the monitor's rescans)
+    skips parsing records whose file did not change: the same dicts come back,
+    so callers share them and must not change them.
+    """
     out = []
     try:
         entries = list(os.scandir(paths.containers))
     except FileNotFoundError:
         return []
+    if cache is not None:  # forget removed containers
+        for gone in cache.keys() - {os.path.join(e.path, "container.json") for e in entries}:
+            del cache[gone]
     for entry in entries:
-        rec = read_json(Path(entry.path) / "container.json")
+        path = os.path.join(entry.path, "container.json")
+        rec = _cached_json(path, cache) if cache is not None else read_json(Path(path))
         if rec is None:
             continue
         if project is not None and rec.get("project") != project:
@@ -150,8 +189,23 @@ def container_records(paths: Paths, project: str | None = None) -> list[dict[str
     return out
 
 
-def save_container(paths: Paths, record: dict[str, Any]) -> None:
-    write_json(paths.container_dir(record["id"]) / "container.json", record)
+def _cached_json(path: str, cache: RecordCache) -> Any:
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        cache.pop(path, None)
+        return None
+    key = (st.st_ino, st.st_mtime_ns, st.st_size)
+    hit = cache.get(path)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    rec = read_json(Path(path))
+    cache[path] = (key, rec)
+    return rec
+
+
+def save_container(paths: Paths, record: dict[str, Any], *, sync: bool = True) -> None:
+    write_json(paths.container_dir(record["id"]) / "container.json", record, sync=sync)
 
 
 def network_records(paths: Paths) -> list[dict[str, Any]]:
@@ -168,8 +222,8 @@ def network_records(paths: Paths) -> list[dict[str, Any]]:
     return out
 
 
-def save_network(paths: Paths, record: dict[str, Any]) -> None:
-    write_json(paths.networks / f"{record['name']}.json", record)
+def save_network(paths: Paths, record: dict[str, Any], *, sync: bool = True) -> None:
+    write_json(paths.networks / f"{record['name']}.json", record, sync=sync)
 
 
 def health_record(paths: Paths, container_id: str) -> dict[str, Any] | None:

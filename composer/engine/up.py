@@ -66,13 +66,17 @@ def replicas_of(service: Service) -> int:
 
 
 def _ensure_networks(paths: Paths, project: Project, names: Sequence[str], report: Reporter,
-                     outbound: bool = False) -> None:
+                     outbound: bool = False) -> set[str]:
+    """The services' networks, created when missing; their gateways."""
     keys = sorted({k for n in names if not getattr(project.services[n], "network_mode", None)
                    for k in project.services[n].networks})
+    gateways = set()
     for key in keys:
-        rec, created = networks.ensure_project_network(paths, project, key, outbound=outbound)
+        rec, created = networks.ensure_project_network(paths, project, key, outbound=outbound, sync=False)
+        gateways.add(rec["gateway"])
         if created:
             report("Network", rec["name"], "Created")
+    return gateways
 
 
 def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report: Reporter) -> None:
@@ -89,10 +93,45 @@ def _ensure_volumes(paths: Paths, project: Project, names: Sequence[str], report
 
 
 def _prepare(paths: Paths, project: Project, names: Sequence[str], report: Reporter,
-             outbound: bool = False) -> None:
-    _ensure_networks(paths, project, names, report, outbound)
+             outbound: bool = False) -> set[str]:
+    gateways = _ensure_networks(paths, project, names, report, outbound)
     _ensure_volumes(paths, project, names, report)
-    monitor_client.ensure_monitor(paths, project.name)
+    return gateways
+
+
+class _Monitor:
+    """The project monitor, started early and waited for once, before the first process runs.
+
+    Its start-up overlaps networks, container creation, mounts and veths; by the
+    first process it holds its lock, so DNS, healthchecks and ports follow each
+    container as before. Which starts need a rescan at once is decided here:
+    those with a healthcheck or published ports, and the first on each network
+    (the DNS server must listen on its gateway); the rest are seen at the end.
+    """
+
+    def __init__(self, paths: Paths, project: str) -> None:
+        import threading
+
+        self.paths, self.project = paths, project
+        self.proc = monitor_client.spawn(paths, project)
+        self.lock = threading.Lock()
+        self.ready = False
+        self.networks: set[str] = set()
+        self.gateways: set[str] = set()  # the DNS server must listen there before a process runs
+
+    def wait(self) -> None:
+        with self.lock:
+            if not self.ready:
+                pid = monitor_client.wait_started(self.paths, self.project, self.proc)
+                monitor_client.wait_dns(self.paths, self.project, pid, self.gateways)
+                self.ready = True
+
+    def started(self, rec: dict[str, Any]) -> None:
+        with self.lock:
+            new_nets = set(rec.get("networks", {})) - self.networks
+            self.networks |= new_nets
+        if new_nets or rec.get("healthcheck") or rec.get("ports"):
+            monitor_client.notify(self.paths, self.project)
 
 
 def claim_project(paths: Paths, project: Project, explicit_name: bool) -> None:
@@ -109,19 +148,25 @@ def claim_project(paths: Paths, project: Project, explicit_name: bool) -> None:
     state.write_json(record_path, {
         "name": project.name, "working_dir": here,
         "config_files": [str(f) for f in project.config_files],
-    })
+    }, sync=False)  # flushed with the rest at the end of ``up``
+
+
+def config_hashes(project: Project, names: Sequence[str]) -> dict[str, str]:
+    from composer.schema.hash import service_config_hash
+
+    return {name: service_config_hash(project.services[name]) for name in names}
 
 
 def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapping[str, Image],
-              opts: UpOptions) -> Plan:
+              opts: UpOptions, hashes: Mapping[str, str] | None = None) -> Plan:
     from composer.planner.plan import Desired, Observed, PlanOptions, plan
-    from composer.schema.hash import service_config_hash
 
+    hashes = hashes or config_hashes(project, names)
     desired = {}
     for name in names:
         svc = project.services[name]
         desired[name] = Desired(
-            service=name, config_hash=service_config_hash(svc), config=service_config(svc),
+            service=name, config_hash=hashes[name], config=service_config(svc),
             image_id=images[name].id, replicas=replicas_of(svc),
             depends_on={d: c.restart for d, c in svc.depends_on.items()},
         )
@@ -155,10 +200,14 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
     images = await anyio.to_thread.run_sync(functools.partial(
         engine_images.ensure_images, project, names, store, report, run_root=paths.run_root,
         **dict(opts.image_options)))
+    monitor = None if opts.no_start else _Monitor(paths, project.name)
     with state.project_lock(paths, project.name):
         claim_project(paths, project, opts.explicit_name)
-        await anyio.to_thread.run_sync(_prepare, paths, project, names, report, opts.outbound)
-        the_plan = make_plan(paths, project, names, images, opts)
+        gateways = await anyio.to_thread.run_sync(_prepare, paths, project, names, report, opts.outbound)
+        if monitor is not None:
+            monitor.gateways = gateways
+        hashes = config_hashes(project, names)
+        the_plan = make_plan(paths, project, names, images, opts, hashes)
         _report_orphans(paths, project, the_plan, opts, report)
         limiter = anyio.CapacityLimiter(max(1, opts.parallel))
         started: dict[str, anyio.Event] = {n: anyio.Event() for n in names}
@@ -176,7 +225,7 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
                         await waits.wait_condition(paths, project.name, dep, cond.condition, report)
             results[name] = await anyio.to_thread.run_sync(
                 _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
-                limiter=limiter,
+                monitor, hashes[name], limiter=limiter,
             )
             started[name].set()
 
@@ -186,6 +235,10 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
                     tg.start_soon(converge, name)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
+        finally:
+            await anyio.to_thread.run_sync(state.flush, paths)
+        if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
+            await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
         monitor_client.notify(paths, project.name)
         all_recs = [r for n in names for r in results.get(n, [])]
         if not opts.no_start:
@@ -213,11 +266,13 @@ def _report_orphans(paths: Paths, project: Project, the_plan: Plan, opts: UpOpti
 
 
 def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: list[Action],
-           opts: UpOptions, report: Reporter) -> list[dict[str, Any]]:
-    """Carry out one service's actions; returns its containers' records."""
-    from composer.schema.hash import service_config_hash
+           opts: UpOptions, report: Reporter, monitor: _Monitor | None, config_hash: str
+           ) -> list[dict[str, Any]]:
+    """Carry out one service's actions; returns its containers' records.
 
-    config_hash = service_config_hash(svc)
+    Records and bundles are written without an fsync each: ``up`` flushes the
+    state root once at the end (``state.flush``).
+    """
     out = []
     for action in actions:
         rec = state.read_json(paths.container_dir(action.container) / "container.json") if action.container else None
@@ -239,11 +294,11 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
                 for vol in rec.get("anonymous_volumes", []):
                     volumes.remove_volume(paths, vol)
             rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
-                                config=service_config(svc), reuse_anonymous=reuse)
+                                config=service_config(svc), reuse_anonymous=reuse, sync=False)
             report("Container", rec["name"], f"Recreated ({action.reason.split(': ', 1)[-1]})")
         elif action.kind == "create":
             rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
-                                config=service_config(svc))
+                                config=service_config(svc), sync=False)
             report("Container", rec["name"], "Created")
         elif action.kind == "restart" and rec:
             report("Container", rec["name"], f"Restarting ({action.reason.split(': ', 1)[-1]})")
@@ -256,10 +311,13 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
         _check_ports(rec)
         report("Container", rec["name"], "Starting")
         try:
-            rec = containers.start(paths, rec)
+            rec = containers.start(paths, rec, fresh=action.kind in ("create", "recreate"), notify=False,
+                                   sync=False, before_run=monitor.wait if monitor is not None else None)
         except Exception:
             report("Container", rec["name"], "Error")
             raise
+        if monitor is not None:
+            monitor.started(rec)
         report("Container", rec["name"], "Started")
         out.append(rec)
     return out

@@ -123,7 +123,7 @@ class Source:
 def resolve_in_root(root: Path, rel: str) -> Path:
     """``rel`` under ``root``, symlinks resolved as if ``root`` were ``/`` (the runtime's secure_join)."""
     from composer.errors import ContainerStartError
-    from composer.runtime.rootfs import secure_join
+    from composer.runtime.securejoin import secure_join
 
     try:
         return Path(secure_join(str(root), rel))

@@ -7,14 +7,16 @@ are satisfied, the lexicographically smallest comes first.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
-from typing import Any
-
-import networkx as nx
+from typing import TYPE_CHECKING, Any
 
 from composer.errors import DependencyCycleError, ServiceNotFoundError
 from composer.schema.cycles import find_cycle as _find_cycle
 from composer.schema.model import Project
+
+if TYPE_CHECKING:
+    import networkx as nx  # costly to import (~0.3 s): only dependency_graph() loads it
 
 
 def implied_dependencies(service: Any) -> list[str]:
@@ -39,6 +41,8 @@ def implied_dependencies(service: Any) -> list[str]:
 
 
 def dependency_graph(project: Project) -> nx.DiGraph:
+    import networkx as nx
+
     graph = nx.DiGraph()
     graph.add_nodes_from(project.services)
     for name, service in project.services.items():
@@ -81,11 +85,20 @@ def _check_names(project: Project, names: Sequence[str]) -> None:
 
 
 def _closure(project: Project, names: Sequence[str]) -> set[str]:
-    graph = dependency_graph(project)
-    selected = set(names)
-    for name in names:
-        selected |= nx.descendants(graph, name)
+    deps = _edges(project)
+    selected: set[str] = set()
+    todo = list(names)
+    while todo:
+        name = todo.pop()
+        if name not in selected:
+            selected.add(name)
+            todo += deps[name]
     return selected
+
+
+def _edges(project: Project) -> dict[str, list[str]]:
+    return {name: [d for d in implied_dependencies(s) if d in project.services]
+            for name, s in project.services.items()}
 
 
 def _ordered(project: Project, selected: set[str]) -> list[str]:
@@ -93,5 +106,20 @@ def _ordered(project: Project, selected: set[str]) -> list[str]:
     cycle = find_cycle(project)
     if cycle is not None:
         raise DependencyCycleError(cycle)
-    graph = dependency_graph(project).subgraph(selected).reverse(copy=True)
-    return list(nx.lexicographical_topological_sort(graph))
+    deps = {name: {d for d in ds if d in selected} for name, ds in _edges(project).items() if name in selected}
+    dependents: dict[str, list[str]] = {name: [] for name in deps}
+    for name, ds in deps.items():
+        for d in ds:
+            dependents[d].append(name)
+    waiting = {name: len(ds) for name, ds in deps.items()}
+    ready = [name for name, n in waiting.items() if n == 0]
+    heapq.heapify(ready)
+    order = []
+    while ready:
+        name = heapq.heappop(ready)
+        order.append(name)
+        for other in dependents[name]:
+            waiting[other] -= 1
+            if waiting[other] == 0:
+                heapq.heappush(ready, other)
+    return order

@@ -18,15 +18,17 @@ the same whatever the backend, from state.json, /proc and the cgroups.
 ``RuntimeState.oom_killed`` says the kernel's OOM killer struck in the
 container (Docker's ``OOMKilled``); ``paused`` that it is frozen.
 
-Terminals. ``exec_interactive(..., tty=True)`` gives the exec'd program a new
-pty and relays it on the caller's fds 0/1 (raw mode when fd 0 is a tty). A
-container whose spec has ``process.terminal: true`` (``tty: true``) gets a
-pty as stdin/stdout/stderr from its shim, which logs the output as the
-``stdout`` stream and listens on ``attach_socket(id, run_root)``
-(``<run_root>/<id>/attach.sock``, a unix stream socket): every connected
-client receives the terminal's output from then on, and whatever a client
-sends is typed into the terminal (``run -i``/``attach``); closing the
-connection detaches. Only the builtin backend has terminals so far.
+Terminals and stdio (``console``). Every pty is opened in the container's own
+devpts: ``exec_interactive(..., tty=True)`` relays one on the caller's fds
+0/1 (raw mode, window size following SIGWINCH). ``process.terminal: true``
+(``tty: true``) gives the program one as stdin/stdout/stderr, whose master
+its shim logs as ``stdout`` and serves on ``attach_socket(id, run_root)``
+(``<run_root>/<id>/attach.sock``, unix stream): every client gets the output
+from then on, what it sends is typed in; closing detaches. The
+``console.STDIN_OPEN_ANNOTATION`` gives a stdin pipe the shim holds open and
+feeds from the same socket. ``start_container(..., stdio=)`` hands the
+container the caller's stdin and copies its output to the caller's fds
+(``run``). Only the builtin backend has terminals so far.
 
 and the OCI command-line verbs on top of them: ``create``, ``start``,
 ``state``, ``kill``, ``delete``.
@@ -89,6 +91,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from composer.runtime.console import Stdio
     from composer.runtime.execute import ExecResult
 
 
@@ -127,10 +130,12 @@ def start_container(
     cleanup_mounts: Sequence[Path] = (),
     backend: str = "builtin",
     shim_mode: str | None = None,
+    stdio: Stdio | None = None,
 ) -> RuntimeState:
     """Run the bundle under a detached shim; returns once the user's program is exec'd.
 
     ``shim_mode`` is ``"fork"`` or ``"spawn"`` (default ``SHIM_MODE``): see there.
+    ``stdio``: the caller's descriptors for the container (``console.Stdio``).
 
     Raises ``ContainerStartError`` with the init's message (``exec: "x":
     executable file not found in $PATH``, ``mount ... on /data: ...``) if it
@@ -142,7 +147,7 @@ def start_container(
     backends.check(backend)
     return _spawn(
         container_id, bundle, run_root, log_path, cleanup_mounts,
-        exec_fifo=False, backend=backend, mode=shim_mode or SHIM_MODE,
+        exec_fifo=False, backend=backend, mode=shim_mode or SHIM_MODE, stdio=stdio,
     )  # fmt: skip
 
 
@@ -164,7 +169,7 @@ def list_containers(run_root: Path) -> list[tuple[RuntimeState, str]]:
 
 
 def attach_socket(container_id: str, run_root: Path) -> Path | None:
-    """The attach socket of a running terminal container (see the module docstring), else None."""
+    """The attach socket of a running terminal or stdin_open container (module docstring), else None."""
     record = _record(container_id, run_root)
     if not record.terminal_socket or record.status != "running":
         return None
@@ -250,6 +255,7 @@ def stop_container(
         finally:
             os.close(pidfd)
     pidwait.wait_shim(record, SHIM_EXIT_TIMEOUT)
+    _reap_forked()
     final = container_state(container_id, run_root)
     return final.exit_code if final else None
 
@@ -271,6 +277,7 @@ def delete_container(container_id: str, run_root: Path) -> None:
     if current is not None and current.status == "created":
         stop_container(container_id, run_root, signal.SIGKILL, timeout=SHIM_EXIT_TIMEOUT)
     pidwait.wait_shim(record, SHIM_EXIT_TIMEOUT)
+    _reap_forked()
     shutil.rmtree(directory)
 
 
@@ -340,11 +347,13 @@ def _spawn(
     exec_fifo: bool,
     backend: str = "builtin",
     mode: str = "spawn",
+    stdio: Stdio | None = None,
 ) -> RuntimeState:
     directory = _fresh_dir(container_id, run_root)
     bundle = Path(bundle).resolve()
     record = Record(id=container_id, status="created", bundle=str(bundle), created_at=now_rfc3339(), backend=backend)
-    write_record(directory, record)
+    if mode != "fork":
+        write_record(directory, record)  # else ``forkshim.prepared`` writes it, with the cgroup
     cmd = [
         sys.executable, "-S", "-m", "composer.runtime.shim",
         "--id", container_id, "--bundle", str(bundle), "--root", str(Path(run_root).resolve()),
@@ -357,18 +366,18 @@ def _spawn(
     if exec_fifo:
         os.mkfifo(directory / EXEC_FIFO, 0o600)
         cmd += ["--exec-fifo", str(directory / EXEC_FIFO)]
+    passed = stdio.moved() if stdio is not None else None  # above 0-2, closed here once the shim has them
+    if passed is not None:
+        cmd += ["--stdio", passed.to_arg()]
     report_r, report_w = os.pipe()
     try:
         cmd += ["--sync-fd", str(report_w)]
         if mode == "fork":
-            from composer.runtime import shim as shim_module
+            from composer.runtime import forkshim
 
-            child = os.fork()
-            if child == 0:
-                shim_module.forked(cmd[4:], report_w)
+            forkshim.start(cmd[4:], record, directory, (report_w, *(passed.fds() if passed else ())))
             os.close(report_w)
             report_w = -1
-            os.waitpid(child, 0)  # it forks the shim and exits at once
             report = _read_report(report_r, START_TIMEOUT)
             return _started(container_id, run_root, report)
         try:
@@ -378,7 +387,7 @@ def _spawn(
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
                 start_new_session=True,
-                pass_fds=(report_w,),
+                pass_fds=(report_w, *(passed.fds() if passed else ())),
                 env={"PYTHONPATH": _PACKAGE_ROOT, "PATH": DEFAULT_PATH},
                 cwd="/",
             )
@@ -392,12 +401,17 @@ def _spawn(
         os.close(report_r)
         if report_w >= 0:
             os.close(report_w)
+        if passed is not None:
+            passed.close()
     return _started(container_id, run_root, report)
 
 
 def _started(container_id: str, run_root: Path, report: str | None) -> RuntimeState:
     import json
 
+    message = json.loads(report) if report is not None else {}
+    if message.get("ok") and isinstance(message.get("state"), dict):
+        return RuntimeState(**message["state"])  # as the shim recorded it on exec
     current = container_state(container_id, run_root)
     if report is None:
         if current is not None and current.status != "stopped":
@@ -405,7 +419,6 @@ def _started(container_id: str, run_root: Path, report: str | None) -> RuntimeSt
             raise ContainerStartError(f"container {container_id} did not start within {START_TIMEOUT:g}s")
         reason = current.error if current and current.error else "the runtime shim exited without reporting"
         raise ContainerStartError(f"unable to start container process: {reason}")
-    message = json.loads(report)
     if not message.get("ok"):
         raise ContainerStartError(f"unable to start container process: {message.get('error')}")
     if current is None:
@@ -447,6 +460,11 @@ def _read_report(fd: int, timeout: float) -> str | None:
             return None
         data += chunk
     return data.split(b"\n", 1)[0].decode(errors="replace")
+
+
+def _reap_forked() -> None:
+    if (forked := sys.modules.get("composer.runtime.forkshim")) is not None:
+        forked.reap()  # the shims a fork-mode start left as our children
 
 
 def _thaw(record: Record) -> None:

@@ -12,6 +12,7 @@ a name that is no capability at all is a spec error.
 from __future__ import annotations
 
 import ctypes
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -61,7 +62,9 @@ def normalise(name: str) -> str | None:
     return upper if upper in CAPABILITIES else None
 
 
+@functools.cache
 def last_cap() -> int:
+    """The highest capability this kernel knows (read once per process: the shim's init inherits it)."""
     try:
         with open("/proc/sys/kernel/cap_last_cap") as f:
             return int(f.read().strip())
@@ -81,11 +84,11 @@ def _mask(numbers: Iterable[int]) -> int:
 
 
 def drop_bounding(caps: Capabilities) -> None:
-    """Drop every capability not in ``caps.bounding`` from the bounding set."""
+    """Drop every capability not in ``caps.bounding`` from the bounding set (dropping one not there is a no-op)."""
     top = last_cap()
     keep = _numbers(caps.bounding, top)
     for number in range(top + 1):
-        if number not in keep and sc.prctl(PR_CAPBSET_READ, number):
+        if number not in keep:
             sc.prctl(PR_CAPBSET_DROP, number)
 
 
@@ -104,8 +107,9 @@ class _Data(ctypes.Structure):
 def apply(caps: Capabilities) -> None:
     """capset(2) the effective, permitted and inheritable sets; raise the ambient ones."""
     top = last_cap()
+    wanted = _numbers((*caps.effective, *caps.permitted, *caps.inheritable, *caps.ambient), top)
     # a capability the host withheld from us (no CAP_SYS_RESOURCE on some VMs) cannot be granted
-    held = {n for n in range(top + 1) if sc.prctl(PR_CAPBSET_READ, n)}
+    held = {n for n in wanted if sc.prctl(PR_CAPBSET_READ, n)}
     eff = _mask(_numbers(caps.effective, top) & held)
     perm = _mask(_numbers(caps.permitted, top) & held)
     inh = _mask(_numbers(caps.inheritable, top) & held)

@@ -8,10 +8,10 @@ empty v2 tree), else on v2. ``Cgroup(path)`` is one container's group in
 every hierarchy, at the same relative path (``composer/<id>`` unless the
 spec sets ``linux.cgroupsPath``).
 
-The shim creates the group and writes the limits before the container
-exists; the intermediate child joins it before it unshares the cgroup
-namespace, so the container's init and everything it forks are inside, and
-``exec`` joins it too. After the init exits the shim kills what is left,
+The group is made and its limits written before the container exists (by
+the caller of a forked shim, else by the shim); the shim moves the init into
+it before the init unshares the cgroup namespace or execs, so the init and
+everything it forks are inside, and ``exec`` joins it too. After the init exits the shim kills what is left,
 reads the OOM-kill counter (Docker's ``OOMKilled``) and removes the group.
 
 The device controller is the second line of defence behind the mount
@@ -101,6 +101,27 @@ def process_cgroups(pid: int | str = "self") -> dict[str, str]:
             if controller in h.v1:
                 out[h.v1[controller]] = path
     return out
+
+
+def prime_migration() -> None:
+    """Pay the kernel's wait for moving a process between cgroups now (best effort).
+
+    The first move after a quiet spell waits for an RCU grace period (the
+    global ``cgroup_threadgroup_rwsem`` turning to writer mode: 5-20 ms on
+    this project's VMs, ``bench/RESULTS.md``), holding ``cgroup_mutex`` (every
+    cgroup mkdir and limit write waits too); moves within about one grace
+    period after another do not wait. Moving the caller into the group it is
+    already in changes nothing else, so the runtime does it once the cgroup is
+    made, while the shim forks the init: the init's move, a few ms later,
+    finds the lock warm or waits only for the rest of that grace period.
+    """
+    own = process_cgroups()
+    h = hierarchies()
+    mount = next(iter(h.v1.values()), None) or h.unified
+    if mount is None or mount not in own:
+        return
+    with contextlib.suppress(OSError):
+        _write(Path(mount, own[mount].lstrip("/"), "cgroup.procs"), "0")
 
 
 class Cgroup:
@@ -193,11 +214,12 @@ class Cgroup:
                 _write(current.parent / "cgroup.subtree_control", " ".join(f"+{c}" for c in wanted))
 
     def join(self, pid: int) -> None:
-        for directory in self.directories():
-            try:
-                _write(directory / "cgroup.procs", str(pid))
-            except OSError as exc:
-                raise RuntimeFailure.from_oserror("join cgroup", str(directory), exc) from exc
+        join_files(self.procs_files, pid)
+
+    @functools.cached_property
+    def procs_files(self) -> list[str]:
+        """The ``cgroup.procs`` file of every directory of the group (see ``join_files``)."""
+        return [str(directory / "cgroup.procs") for directory in self.directories()]
 
     def apply(self, res: Resources) -> None:
         """Write the limits; errors name the file and the value."""
@@ -383,6 +405,21 @@ class Cgroup:
                     if exc.errno != errno.EBUSY or time.monotonic() > deadline:
                         raise RuntimeFailure.from_oserror("remove cgroup", str(directory), exc) from exc
                     time.sleep(0.005)
+
+
+def join_files(procs: list[str], pid: int) -> None:
+    """Move ``pid`` into the group whose ``procs_files`` these are (plain strings: the init's
+    move runs in a forked shim, where every Python object touched costs a copied page)."""
+    value = str(pid).encode()
+    for path in procs:
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, value)
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise RuntimeFailure.from_oserror("join cgroup", os.path.dirname(path), exc) from exc
 
 
 def _read(path: Path) -> str:

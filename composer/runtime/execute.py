@@ -20,11 +20,10 @@ CLOEXEC pipe.
 from __future__ import annotations
 
 import contextlib
-import fcntl  # imported here: the exec'd child runs after setns, where the host's modules are out of reach
 import os
 import selectors
 import signal
-import termios
+import socket  # imported here, as ``console``: the joiner runs after setns, where the host's modules are out of reach
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -32,7 +31,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from composer.errors import ComposerError, ContainerNotFoundError, RuntimeFailure
-from composer.runtime import init, namespaces, process, seccomp, syscalls
+from composer.runtime import console, init, namespaces, process, seccomp, syscalls
 from composer.runtime.capabilities import Capabilities
 from composer.runtime.cgroups import Cgroup
 from composer.runtime.seccomp import Seccomp
@@ -64,7 +63,8 @@ class _Target:
     cgroup: Cgroup | None = None
     seccomp_cache: Path | None = None
     seccomp_program: bytes | None = None
-    tty: bool = False
+    tty: bool = False  # stdio is a socket to send a new pty's master on; the slave becomes the program's
+    size: tuple[int, int] = (0, 0)  # the pty's rows and columns
 
 
 def exec_container(
@@ -140,56 +140,26 @@ def exec_interactive(
 
 
 def _exec_tty(target: _Target) -> int:
-    import tty as ttymod
-
-    master, slave = os.openpty()
-    os.set_inheritable(master, False)
-    with contextlib.suppress(OSError):
-        if os.isatty(0):
-            size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
-            fcntl.ioctl(master, termios.TIOCSWINSZ, size)
-    target = replace(target, tty=True)
-    joiner, pid_r, sync_r = _spawn(target, (slave, slave, slave), ours=(master,))
-    os.close(slave)
-    saved = None
-    if os.isatty(0):
-        saved = termios.tcgetattr(0)
-        ttymod.setraw(0)
+    """The joiner opens the pty in the container's devpts and sends the master here; we relay it."""
+    ours, theirs = socket.socketpair()
+    target = replace(target, tty=True, size=console.get_size(0) or (0, 0))
     try:
-        _relay(master)
+        joiner, pid_r, sync_r = _spawn(target, (theirs.fileno(),) * 3, ours=(ours.fileno(),))
     finally:
-        if saved is not None:
-            termios.tcsetattr(0, termios.TCSADRAIN, saved)
-        os.close(master)
+        theirs.close()
+    master = console.recv_fd(ours)
+    ours.close()
+    if master is not None:
+        try:
+            console.relay(master, master, master)
+        finally:
+            os.close(master)
     _, status = os.waitpid(joiner, 0)
     os.close(pid_r)
     _, error = init.parse_sync(_read_available(sync_r))
     if error is not None:
         raise process.ExecError(error[1], error[0])
     return _exit_code(status)
-
-
-def _relay(master: int) -> None:
-    """Copy fd 0 -> pty and pty -> fd 1 until the pty hangs up (the program and its children exited)."""
-    sel = selectors.DefaultSelector()
-    sel.register(master, selectors.EVENT_READ)
-    with contextlib.suppress(ValueError, OSError):
-        sel.register(0, selectors.EVENT_READ)
-    while True:
-        for key, _ in sel.select():
-            try:
-                data = os.read(key.fd, 65536)
-            except OSError:  # EIO: every holder of the pty's slave side is gone
-                data = b""
-            if key.fd == master:
-                if not data:
-                    sel.close()
-                    return
-                os.write(1, data)
-            elif data:
-                os.write(master, data)
-            else:
-                sel.unregister(0)  # stdin at EOF: the program keeps its terminal
 
 
 def _target(
@@ -268,9 +238,13 @@ def _joiner(
             target.cgroup.join(os.getpid())
         for kind, fd in ns_fds:
             syscalls.setns(fd, syscalls.NAMESPACE_FLAGS[kind], f"{kind} namespace of pid {target.pid}")
+        if target.tty:  # in the container's mount namespace now: its /dev/pts
+            stdio = _console(stdio[0], target)
         child = os.fork()
         if child == 0:
             _exec_child(target, stdio, sync_w)
+        if target.tty:
+            os.close(stdio[0])  # the pty hangs up when the program and its children are gone
         with contextlib.suppress(OSError):
             os.write(pid_w, f"{child}\n".encode())
         _, status = os.waitpid(child, 0)
@@ -283,16 +257,24 @@ def _joiner(
         os._exit(code)
 
 
+def _console(channel: int, target: _Target) -> tuple[int, int, int]:
+    """A pty in the devpts now at /dev/pts; its master goes to the caller on ``channel``."""
+    master, slave = console.open_pty(target.user.uid, *target.size)
+    with socket.socket(fileno=channel) as sock:
+        console.send_fd(sock, master)
+    os.close(master)
+    return slave, slave, slave
+
+
 def _exec_child(target: _Target, stdio: tuple[int, int, int], sync_w: int) -> NoReturn:
     code = 126
     try:
         if target.tty:
-            os.setsid()  # a session of its own, whose controlling terminal is the pty
-        for number, fd in enumerate(stdio):
-            if fd != number:
-                os.dup2(fd, number)
-        if target.tty:
-            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+            console.make_controlling(stdio[0])  # a session of its own, whose controlling terminal is the pty
+        else:
+            for number, fd in enumerate(stdio):
+                if fd != number:
+                    os.dup2(fd, number)
         os.closerange(3, sync_w)
         os.closerange(sync_w + 1, 1 << 16)
         process.enter_cwd(target.cwd)

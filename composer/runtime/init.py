@@ -1,41 +1,49 @@
-"""Process creation of the built-in runtime: the intermediate child and the init.
+"""Process creation of the built-in runtime: the container's init.
 
-The shim forks an *intermediate* child, which joins or creates the
-namespaces (``namespaces.enter``) and forks again, because a new pid
-namespace only applies to children: the second child is the container's init
-(pid 1). The intermediate writes the init's host pid on a pipe and exits; the
-shim, a child subreaper, inherits the init and waits for it.
+The shim forks the init once (``fork_container``): a new pid namespace only
+applies to children, so the shim enters it just for that fork and the child is
+pid 1; the child joins or creates the other namespaces itself
+(``namespaces.enter``), while the shim moves it into the container's cgroup.
 
-The init sets the hostname, builds the rootfs, drops to the user and execs.
+The init sets the hostname, builds the rootfs, waits until it is in its
+cgroup, drops to the user and execs.
 Anything that fails before exec is written on the CLOEXEC *sync pipe* as one
 line ``E <exit code> <message>``; a successful execve closes the pipe, so EOF
 without a message means the user's program is running. For the two-step OCI
 ``create``/``start``, the init first writes ``R`` and blocks opening the
 exec fifo for writing until ``start`` opens it for reading.
 
-Both children are forks of a single-threaded Python process (the shim); they
-leave only through ``os._exit`` so no interpreter cleanup runs twice.
+The init is a fork of a single-threaded Python process (the shim); it leaves
+only through ``os._exit`` so no interpreter cleanup runs twice.
 """
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import signal
-import termios
-from dataclasses import dataclass
+import socket
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
 from composer.errors import ComposerError
-from composer.runtime import namespaces, process, rootfs, seccomp, syscalls
+from composer.runtime import (
+    capabilities,
+    cgroups,
+    console,
+    namespaces,
+    process,
+    rootfs,
+    seccomp,
+    syscalls,
+)
 from composer.runtime.cgroups import Cgroup
-from composer.runtime.spec import Spec
+from composer.runtime.spec import Namespace, Spec
 
 READY = b"R\n"
-#: ``"true"``: a minimal init stays pid 1, forwards signals to the program and reaps
-#: orphans (``init: true``, Docker's tini); honoured by the builtin backend only
+#: ``"true"``: an init stays pid 1, forwards signals to the program and reaps orphans
+#: (``init: true``): tini on every backend (``backends.run_bundle``), else ``reaper`` (builtin)
 INIT_ANNOTATION = "org.composer.init"
 #: what the init passes on to the program (SIGKILL and SIGSTOP cannot be caught)
 FORWARDED_SIGNALS = (
@@ -51,47 +59,100 @@ class InitPipes:
     stdout: int
     stderr: int
     sync: int  # errors (E ...) and readiness (R), EOF on exec
-    pid: int  # the intermediate child reports the init's host pid here
     exec_fifo: str | None = None  # create/start: block here before exec
     stdin: int | None = None  # None: /dev/null
-    terminal: bool = False  # stdin is a pty slave: make it the controlling terminal
+    console: int | None = None  # a socket: open a pty in the container's devpts, send its master there
+    console_size: tuple[int, int] = (0, 0)  # its rows and columns (0: the kernel's default)
+    joined: int | None = None  # read end: one byte once the init is in its cgroup (``fork_container``)
+
+
+@dataclass
+class Forked:
+    """An init that waits for its cgroup: ``release`` moves it there and lets it go on."""
+
+    pid: int
+    go: socket.socket  # one byte here: "you are in your cgroup"
+    sync: int  # the sync pipe's write end, for an error of ours
+    procs: list[str]  # ``Cgroup.procs_files`` of the container's cgroup
+
+    def release(self) -> None:
+        """Move the init into its cgroup; if that fails, kill it with the error on the sync pipe."""
+        with self.go:
+            try:
+                cgroups.join_files(self.procs, self.pid)
+            except ComposerError as exc:
+                if os.waitid(os.P_PID, self.pid, os.WEXITED | os.WNOHANG | os.WNOWAIT) is None:
+                    report_error(self.sync, 1, str(exc))  # else the init failed first and said why
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(self.pid, signal.SIGKILL)
+                return
+            with contextlib.suppress(OSError):
+                self.go.send(b"1", socket.MSG_NOSIGNAL)
 
 
 def fork_container(
     spec: Spec, bundle: Path, pipes: InitPipes, cgroup: Cgroup | None = None, seccomp_program: bytes | None = None
-) -> int:
-    """Fork the intermediate child; returns its pid (the init's pid comes on ``pipes.pid``).
+) -> Forked:
+    """Fork the container's init, which sets up all it can, then waits for ``Forked.release``.
 
-    The child joins ``cgroup`` before it unshares the cgroup namespace, so
-    the container sees its own group as the root.
+    One fork: the caller enters the pid namespace itself just for it (unshare
+    or setns of a pid namespace changes only the namespace of the caller's
+    *children*; ``_pid_namespace``), so the child is pid 1 there and enters
+    the other namespaces on its own. The caller then moves the init into
+    ``cgroup`` while it builds its rootfs, as runc's parent does (a move may
+    wait for an RCU grace period: see ``cgroups.prime_migration``); the init
+    waits for that (``InitPipes.joined``) before it unshares the cgroup
+    namespace, so the container sees its own group as the root, and before it
+    can exec. Until the init execs, every page either process writes gets
+    copied: what can be looked up or built is, here, before the fork.
     """
     if spec.seccomp is not None and seccomp_program is None:
         seccomp.preload()  # dlopen while the host's /usr/lib is visible
-    pid = os.fork()
-    if pid:
-        return pid
-    code = 1
+    elif seccomp_program is not None:
+        seccomp.prepare_load()
+    capabilities.last_cap()
+    procs = cgroup.procs_files if cgroup is not None else []
+    ours, theirs = socket.socketpair()
+    pipes = replace(pipes, joined=theirs.fileno())
+    own = None
     try:
-        if cgroup is not None:
-            cgroup.join(os.getpid())
-        namespaces.enter(spec.namespaces)
-        init_pid = os.fork()
-        if init_pid == 0:
+        own = _pid_namespace(spec.namespace("pid"))
+        pid = syscalls.bare_fork()
+        if pid == 0:
             container_init(spec, bundle, pipes, seccomp_program)
-        os.write(pipes.pid, f"{init_pid}\n".encode())
-        code = 0
-    except ComposerError as exc:
-        report_error(pipes.sync, 1, str(exc))
-    except BaseException as exc:
-        report_error(pipes.sync, 1, f"runtime internal error: {type(exc).__name__}: {exc}")
+    except BaseException:
+        ours.close()
+        raise
     finally:
-        os._exit(code)
+        if own is not None:
+            syscalls.setns(own, syscalls.CLONE_NEWPID, "the runtime's own pid namespace")
+            os.close(own)
+        theirs.close()
+    return Forked(pid, ours, pipes.sync, procs)
+
+
+def _pid_namespace(ns: Namespace | None) -> int | None:
+    """Make the caller's next child start in ``ns``; returns a descriptor of the caller's own, to go back."""
+    if ns is None:
+        return None
+    own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        if ns.path:
+            namespaces.enter([ns])
+        else:
+            syscalls.unshare(syscalls.CLONE_NEWPID)
+    except BaseException:
+        os.close(own)
+        raise
+    return own
 
 
 def container_init(spec: Spec, bundle: Path, pipes: InitPipes, seccomp_program: bytes | None = None) -> NoReturn:
     """pid 1 of the container: set everything up, then exec (never returns)."""
     code = 1
     try:
+        cgroupns, joined = spec.namespace("cgroup"), pipes.joined
+        namespaces.enter([ns for ns in spec.namespaces if ns.type != "pid" and (ns.type != "cgroup" or ns.path)])
         _setup_stdio(pipes)
         if spec.hostname and spec.namespace("uts"):
             syscalls.sethostname(spec.hostname)
@@ -101,13 +162,19 @@ def container_init(spec: Spec, bundle: Path, pipes: InitPipes, seccomp_program: 
         root = os.path.join(bundle, spec.root_path)
         if not os.path.isdir(root):
             raise ComposerError(f"rootfs {root} does not exist or is not a directory")
+        if cgroupns is not None and not cgroupns.path:
+            joined = _await_cgroup(joined)  # the namespace's root is the group we are in when we unshare it
+            syscalls.unshare(syscalls.CLONE_NEWCGROUP)
         rootfs.prepare(spec, os.path.realpath(root))
         rootfs.write_sysctls(spec.sysctl)
         rootfs.finalize(spec)
         proc = spec.process
+        if pipes.console is not None:  # after pivot_root: the pty is on the container's own devpts
+            console.init_console(pipes.console, proc.user.uid, *pipes.console_size)
         process.set_oom_score_adj(proc.oom_score_adj)
         process.enter_cwd(proc.cwd)
         process.set_rlimits(proc.rlimits)
+        joined = _await_cgroup(joined)
         if fifo is not None:
             _wait_for_start(pipes.sync, fifo)
         program = seccomp_program if seccomp_program is not None and spec.seccomp is not None else spec.seccomp
@@ -182,14 +249,22 @@ def _setup_stdio(pipes: InitPipes) -> None:
         devnull = os.open("/dev/null", os.O_RDONLY)
         os.dup2(devnull, 0)
         os.close(devnull)
-    if pipes.terminal:
-        os.setsid()  # a new session whose controlling terminal is the pty, as runc's console
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
     os.dup2(pipes.stdout, 1)
     os.dup2(pipes.stderr, 2)
     # every other descriptor is CLOEXEC except any the shim inherited by mistake
-    os.closerange(3, pipes.sync)
-    os.closerange(pipes.sync + 1, 1 << 16)
+    keep = sorted(fd for fd in (pipes.sync, pipes.console, pipes.joined) if fd is not None)
+    for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+        os.closerange(low + 1, high)
+
+
+def _await_cgroup(fd: int | None) -> int | None:
+    """Block until the shim has put us in the container's cgroup (``fork_container``); None: spent."""
+    if fd is None:
+        return None
+    if os.read(fd, 1) != b"1":
+        raise ComposerError("the runtime shim went away before the container joined its cgroup")
+    os.close(fd)
+    return None
 
 
 def _open_fifo(path: str | None) -> int | None:

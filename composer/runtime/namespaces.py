@@ -1,6 +1,7 @@
 """Linux namespaces: join the ones a bundle names by path, create the others.
 
-Runs in the intermediate child of the shim. The kernel ordering is kept as
+Runs in the container's init (a pid namespace: in the shim, for the one fork
+of the init, ``init.fork_container``). The kernel ordering is kept as
 data: every namespace file is opened first (a path such as
 ``/run/composer/netns/<id>`` must be reached before the mount namespace
 changes), then joined in ``ORDERED_NAMESPACES`` order (mount last, as youki

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 
 from composer.errors import ContainerStartError
 from composer.runtime import syscalls as sc
+from composer.runtime.securejoin import secure_join
 from composer.runtime.spec import Device, Mount, Spec
 
 #: option -> (clears the flag, flag); as runc's mountFlags table
@@ -102,36 +103,6 @@ def parse_options(options: Iterable[str]) -> MountOptions:
         elif opt not in IGNORED_OPTIONS:
             data.append(opt)
     return MountOptions(flags, tuple(propagation), ",".join(data))
-
-
-def secure_join(root: str, unsafe: str) -> str:
-    """``root/unsafe`` with every symlink resolved as if ``root`` were ``/``."""
-    pending = [p for p in unsafe.split("/") if p not in ("", ".")]
-    resolved: list[str] = []
-    links = 0
-    while pending:
-        part = pending.pop(0)
-        if part == "..":
-            if resolved:
-                resolved.pop()
-            continue
-        candidate = os.path.join(root, *resolved, part)
-        try:
-            st = os.lstat(candidate)
-        except OSError:
-            resolved.append(part)
-            continue
-        if not stat.S_ISLNK(st.st_mode):
-            resolved.append(part)
-            continue
-        links += 1
-        if links > 255:
-            raise ContainerStartError(f"too many symbolic links resolving {unsafe} in the rootfs")
-        target = os.readlink(candidate)
-        if target.startswith("/"):
-            resolved = []
-        pending = [p for p in target.split("/") if p not in ("", ".")] + pending
-    return os.path.join(root, *resolved)
 
 
 def prepare(spec: Spec, rootfs: str) -> None:
@@ -230,23 +201,40 @@ def mask_path(path: str) -> None:
 
 
 def create_devices(rootfs: str, devices: Iterable[Device]) -> None:
-    """The spec's devices with mknod; the default set bound from the host's /dev."""
+    """The spec's devices and the default set with mknod, as runc does.
+
+    A default device is bound from the host's /dev instead where a node would
+    not work: a container /dev mounted ``nodev``, or no CAP_MKNOD.
+    """
     devdir = secure_join(rootfs, "/dev")
     os.makedirs(devdir, exist_ok=True)
     listed = set()
     for dev in devices:
         listed.add(dev.path)
         _mknod(rootfs, dev)
+    nodes = not os.statvfs(devdir).f_flag & sc.MS_NODEV  # statvfs ST_NODEV == MS_NODEV
     for name in DEFAULT_DEVICES:
-        if f"/dev/{name}" in listed:
-            continue
-        dest = os.path.join(devdir, name)
-        if not os.path.lexists(dest):
-            os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+        if f"/dev/{name}" not in listed:
+            _default_device(name, os.path.join(devdir, name), nodes)
+
+
+def _default_device(name: str, dest: str, node: bool) -> None:
+    host = f"/dev/{name}"
+    if node:
         try:
-            sc.mount(f"/dev/{name}", dest, None, sc.MS_BIND)
-        except sc.SyscallError as exc:
-            raise ContainerStartError(f"device /dev/{name}: {exc}") from exc
+            if os.path.lexists(dest):
+                os.unlink(dest)
+            os.mknod(dest, stat.S_IFCHR | 0o666, os.stat(host).st_rdev)
+            os.chmod(dest, 0o666)  # mknod is subject to the umask
+            return
+        except PermissionError:
+            pass
+    if not os.path.lexists(dest):
+        os.close(os.open(dest, os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC, 0o666))
+    try:
+        sc.mount(host, dest, None, sc.MS_BIND)
+    except sc.SyscallError as exc:
+        raise ContainerStartError(f"device {host}: {exc}") from exc
 
 
 def _mknod(rootfs: str, dev: Device) -> None:

@@ -19,6 +19,7 @@ import errno
 import functools
 import hashlib
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -170,16 +171,27 @@ def compiled(profile: Seccomp, cache_dir: Path | None = None) -> bytes:
     return data
 
 
+@functools.cache
+def _seccomp_call() -> tuple[Callable[..., int], int | None]:
+    """syscall(3) and seccomp's number here; looked up by the shim before it forks the init."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    return libc.syscall, _SYS_SECCOMP.get(os.uname().machine)
+
+
+def prepare_load() -> None:
+    """Look up what ``load_program`` needs now, in the caller, not in each forked init."""
+    _seccomp_call()
+
+
 def load_program(program: bytes) -> None:
     """Install a compiled filter with seccomp(2): no library needed, works after pivot_root."""
-    number = _SYS_SECCOMP.get(os.uname().machine)
+    syscall, number = _seccomp_call()
     if number is None:
         raise ContainerStartError(f"linux.seccomp: unsupported machine {os.uname().machine}")
     buf = ctypes.create_string_buffer(program, len(program))
     prog = _SockFprog(len(program) // 8, ctypes.cast(buf, ctypes.c_void_p))
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.syscall.restype = ctypes.c_long
-    if libc.syscall(ctypes.c_long(number), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(0), ctypes.byref(prog)) < 0:
+    if syscall(ctypes.c_long(number), ctypes.c_long(SECCOMP_SET_MODE_FILTER), ctypes.c_long(0), ctypes.byref(prog)) < 0:
         raise ContainerStartError(f"linux.seccomp: seccomp(SET_MODE_FILTER): {os.strerror(ctypes.get_errno())}")
 
 

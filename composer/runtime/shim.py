@@ -1,12 +1,14 @@
 """The per-container supervisor (``python -m composer.runtime.shim``), like conmon.
 
-``api.start_container`` starts it in a new session; it forks once more and
-the first process exits, so the shim belongs to nobody (no zombie in the
-caller, no signal from the caller's terminal) and outlives the caller. The
-shim then:
+``api.start_container`` starts it in a new session, so that no signal from
+the caller's terminal reaches it and it outlives the caller: by default as a
+fork of the caller (``forkshim``), which reaps it once it has exited; as
+``python -m composer.runtime.shim``, it forks once more and the first process
+exits, so the shim belongs to nobody. The shim then:
 
-1. becomes a child subreaper, loads ``config.json``, forks the container
-   (``init.fork_container``) with two pipes for its stdout and stderr;
+1. becomes a child subreaper, loads ``config.json``, makes the cgroup,
+   forks the container (``init.fork_container``) with two pipes for its
+   stdout and stderr, and moves it into the cgroup;
 2. reports to the caller on the ``--sync-fd`` pipe, as one JSON line, once the
    user's program is exec'd (or, with ``--exec-fifo``, once it waits for
    ``start``), or the error the init sent back;
@@ -20,6 +22,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import errno
+import functools
 import json
 import os
 import selectors
@@ -33,7 +36,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from composer.errors import ComposerError
-from composer.runtime import backends, cgroups, init, syscalls
+from composer.runtime import backends, cgroups, console, init, syscalls
 from composer.runtime.jsonlog import JsonLog, LineSplitter, rotation_options
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
@@ -59,9 +62,14 @@ class Shim:
         self.terminal: int | None = None
         self.clients: dict[int, socket.socket] = {}
         self.listener: socket.socket | None = None
-        record = read_record(self.directory) or Record(id=args.id, status="created", bundle=str(self.bundle))
+        self.stdio = console.Stdio.from_arg(args.stdio)
+        self.io: console.ShimIO | None = None
+        self.preloaded: Spec | None = args.spec
+        self.prepared: tuple[cgroups.Cgroup | None, bytes | None] = (args.cgroup, args.program)
+        record = args.record or read_record(self.directory) or Record(id=args.id, status="created", bundle=str(self.bundle))
         self.record = replace(record, shim_pid=os.getpid(), shim_start=proc_start_time(os.getpid()) or 0)
-        write_record(self.directory, self.record)
+        if args.record is None or self.backend != "builtin":
+            write_record(self.directory, self.record)  # else with the init's pid, while the init sets up
 
     def update(self, **changes: object) -> None:
         self.record = replace(self.record, **changes)  # type: ignore[arg-type]
@@ -83,7 +91,13 @@ class Shim:
     def run(self) -> None:
         syscalls.set_child_subreaper()
         try:
-            spec = load_spec(self.bundle)
+            bundle = self.bundle  # read again only if the caller's copy may need a derived bundle
+            if self.preloaded is None or self.preloaded.annotations.get(init.INIT_ANNOTATION) == "true":
+                bundle = backends.run_bundle(self.bundle, self.directory, self.backend)  # init: true
+            spec = self.preloaded if self.preloaded is not None and bundle == self.bundle else load_spec(bundle)
+            if spec is not self.preloaded:
+                self.prepared = (None, None)
+            self.bundle = bundle
         except ComposerError as exc:
             self.fail(str(exc), 128)
             return
@@ -101,40 +115,35 @@ class Shim:
 
     def supervise(self, spec: Spec, log: JsonLog) -> None:
         sync_r, sync_w = os.pipe()
-        pid_r, pid_w = os.pipe()
-        listener: socket.socket | None = None
-        err_r: int | None
-        if spec.process.terminal:
-            # one pty: the container's stdin, stdout and stderr (Docker logs a tty as "stdout")
-            out_r, out_w = os.openpty()
-            os.set_inheritable(out_r, False)
-            err_r, err_w = None, out_w
-            pipes = init.InitPipes(out_w, out_w, sync_w, pid_w, self.exec_fifo, stdin=out_w, terminal=True)
-            listener = self.attach_socket()
-        else:
-            out_r, out_w = os.pipe()
-            err_r, err_w = os.pipe()
-            pipes = init.InitPipes(out_w, err_w, sync_w, pid_w, self.exec_fifo)
-        self.cgroup = cgroups.Cgroup.for_path(spec.cgroups_path or cgroups.default_path(self.record.id))
-        self.update(cgroup=self.cgroup.to_record())
-        self.cgroup.create()
-        self.cgroup.apply(spec.resources)
-        program = None
-        if spec.seccomp is not None:
+        # a terminal: one pty, opened by the init in its devpts, as stdin, stdout and stderr (logged as "stdout")
+        stdin_open = spec.annotations.get(console.STDIN_OPEN_ANNOTATION) == "true"
+        io = self.io = console.ShimIO(self.stdio, spec.process.terminal, stdin_open)
+        pipes = init.InitPipes(io.out_w, io.err_w, sync_w, self.exec_fifo, stdin=io.stdin,
+                               console=io.console, console_size=io.size)
+        listener = self.attach_socket() if io.attachable else None
+        self.cgroup, program = self.prepared
+        if self.cgroup is None:
+            self.cgroup = cgroups.Cgroup.for_path(spec.cgroups_path or cgroups.default_path(self.record.id))
+            self.update(cgroup=self.cgroup.to_record())
+            self.cgroup.create()
+            self.cgroup.apply(spec.resources)
+        if spec.seccomp is not None and program is None:
             from composer.runtime import seccomp
 
             program = seccomp.compiled(spec.seccomp, self.directory.parent / SECCOMP_CACHE)
-        middle = init.fork_container(spec, self.bundle, pipes, self.cgroup, program)
-        for fd in {out_w, err_w, sync_w, pid_w}:
-            os.close(fd)
-        pid = _read_pid(pid_r)
-        os.close(pid_r)
-        os.waitpid(middle, 0)
-        if pid is None:
-            _, error = init.parse_sync(_read_all(sync_r))
-            self.fail(error[1] if error else "container init failed to start", error[0] if error else 1)
-            return
+        # after the fork each page either process writes is copied: the least possible until the init execs
+        child = init.fork_container(spec, self.bundle, pipes, self.cgroup, program)
+        child.release()  # moved into its cgroup while it sets up its rootfs
+        pid = child.pid
+        io.forked()
+        os.close(sync_w)
+        # while the init sets up, on the other core: also readies for the write that "running" waits for
         self.update(pid=pid, pid_start=proc_start_time(pid) or 0)
+        out_r, err_r = io.streams()
+        self.terminal = io.input
+        client = io.first_client()
+        if client is not None:
+            self.clients[client.fileno()] = client
         status = self.watch(pid, log, out_r, err_r, sync_r, listener)
         self.finish(status)
 
@@ -144,7 +153,11 @@ class Shim:
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(path))
+        os.chdir(self.directory)  # bound by its relative name: the full path may pass the 108 bytes of sun_path
+        try:
+            listener.bind(ATTACH_SOCKET)
+        finally:
+            os.chdir("/")
         listener.listen(8)
         listener.setblocking(False)
         self.update(terminal_socket=str(path))
@@ -212,9 +225,9 @@ class Shim:
             streams[err_r] = LineSplitter(log, "stderr")
         for fd in (*streams, sync_r):
             sel.register(fd, selectors.EVENT_READ)
-        self.terminal = out_r if listener is not None else None
-        self.clients = {}
         self.listener = listener
+        for fd in self.clients:  # the caller's own connection (``console.Stdio.attach``)
+            sel.register(fd, selectors.EVENT_READ)
         if listener is not None:
             sel.register(listener.fileno(), selectors.EVENT_READ)
         pidfd = os.pidfd_open(pid)
@@ -242,14 +255,16 @@ class Shim:
             os.close(key.fd)
         for splitter in streams.values():
             splitter.flush()
+        for client in self.clients.values():
+            client.close()
+        self.clients = {}
         sel.close()
         return exit_code
 
     def _close_attach(self, sel: selectors.BaseSelector) -> None:
-        for fd, client in list(self.clients.items()):
+        """Take no more clients nor input; the clients get the rest of the output, then are closed."""
+        for fd in self.clients:
             sel.unregister(fd)
-            client.close()
-        self.clients = {}
         listener = self.listener
         if listener is not None:
             sel.unregister(listener.fileno())
@@ -287,7 +302,9 @@ class Shim:
             data = os.read(fd, 65536)
         except OSError:  # EIO from a pty master once every holder of the slave is gone
             data = b""
-        if fd == self.terminal and data:
+        if fd in streams and data:
+            if self.io is not None:
+                self.io.tee(fd, data)
             for client in list(self.clients.values()):
                 with contextlib.suppress(OSError):
                     client.sendall(data)
@@ -298,7 +315,7 @@ class Shim:
                 self.report({"ok": True, "status": "created", "pid": self.record.pid})
             if not data and error is None:
                 self.update(status="running", started_at=now_rfc3339())
-                self.report({"ok": True, "status": "running", "pid": self.record.pid})
+                self.report({"ok": True, "status": "running", "pid": self.record.pid, "state": vars(self.record.public())})
         elif data:
             streams[fd].feed(data)
         else:
@@ -341,31 +358,12 @@ class Shim:
                     raise
 
 
-def _read_pid(fd: int) -> int | None:
-    data = b""
-    while b"\n" not in data:
-        chunk = os.read(fd, 64)
-        if not chunk:
-            break
-        data += chunk
-    text = data.decode().strip()
-    return int(text) if text.isdigit() else None
-
-
 def _read_pid_file(path: Path) -> int | None:
     try:
         text = path.read_text().strip()
     except OSError:
         return None
     return int(text) if text.isdigit() else None
-
-
-def _read_all(fd: int) -> bytes:
-    data = b""
-    while chunk := os.read(fd, 4096):
-        data += chunk
-    os.close(fd)
-    return data
 
 
 def _pidfd_ready(pidfd: int) -> bool:
@@ -394,6 +392,11 @@ def _reap_others(container_pid: int) -> None:
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    return _parser().parse_args(argv)
+
+
+@functools.cache
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="composer.runtime.shim")
     parser.add_argument("--id", required=True)
     parser.add_argument("--bundle", required=True)
@@ -402,8 +405,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sync-fd", type=int, help="pipe to report the start on")
     parser.add_argument("--exec-fifo", help="wait for `start` on this fifo before exec")
     parser.add_argument("--cleanup-mount", action="append", help="detach after exit")
+    parser.add_argument("--stdio", help="the caller's descriptors (console.Stdio.to_arg)")
     parser.add_argument("--backend", default="builtin", choices=backends.KNOWN, help="OCI runtime to use")
-    return parser.parse_args(argv)
+    parser.set_defaults(record=None, spec=None, cgroup=None, program=None)  # see ``forkshim.prepared``
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -415,32 +420,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     return serve(args)
 
 
-def forked(argv: Sequence[str], keep_fd: int) -> NoReturn:
+def forked(args: argparse.Namespace, keep_fd: int, *more: int) -> NoReturn:
     """The shim in a fork of the caller (``api`` in-process start): detach, then ``serve``.
 
-    Runs in the child of ``os.fork()`` from a warm interpreter that may have
-    threads, sockets and lock files: it starts a new session, forks once more
-    (the caller reaps the first child), puts /dev/null on stdio, closes every
-    descriptor but ``keep_fd`` (a shim must not hold the caller's listening
-    sockets or flocks), resets signal handling, and never returns.
+    Runs in the child of a fork of a warm interpreter that may have threads,
+    sockets and lock files: it starts a new session (the caller reaps it when
+    it exits: ``forkshim.reap``), puts /dev/null on stdio, closes every
+    descriptor but ``keep_fd`` and ``more`` (the caller's ``--stdio``; a shim
+    must not hold the caller's listening sockets or flocks), resets signal handling, and never returns.
     """
     code = 0
     try:
         os.setsid()
-        if os.fork():
-            os._exit(0)
         devnull = os.open("/dev/null", os.O_RDWR)
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
-        os.closerange(3, keep_fd)
-        os.closerange(keep_fd + 1, 1 << 16)
+        keep = sorted({keep_fd, *more})
+        for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+            os.closerange(low + 1, high)
         with contextlib.suppress(ValueError, OSError):
             signal.set_wakeup_fd(-1)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):
             with contextlib.suppress(ValueError, OSError):
                 signal.signal(sig, signal.SIG_DFL)
         os.chdir("/")
-        serve(parse_args(argv))
+        serve(args)
     except BaseException:
         code = 1
     finally:

@@ -27,8 +27,11 @@ from composer.schema.coerce import (
     as_options,
     as_str,
     as_str_list,
+    as_strict,
     check_keys,
     extensions,
+    keep_extensions,
+    no_extension_keys,
 )
 from composer.schema.location import Loc
 from composer.schema.mounts import canonical_volumes
@@ -65,7 +68,7 @@ def canonical_file(doc: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any
     if doc.get("services") is not None:
         services = as_mapping(doc["services"], loc.child("services"))
         out["services"] = {
-            name: canonical_service(name, spec, loc.child("services").child(name), ctx)
+            name: _tagged(spec, loc.child("services").child(name), ctx, _service_converter(name))
             for name, spec in services.items()
             if not name.startswith("x-")
         }
@@ -92,6 +95,10 @@ def _tagged(value: Any, loc: Loc, ctx: Context, convert: Any) -> Any:
     if isinstance(value, Override):
         return Override(convert(value.value, loc, ctx))
     return convert(value, loc, ctx)
+
+
+def _service_converter(name: str) -> Any:
+    return lambda spec, loc, ctx: canonical_service(name, spec, loc, ctx)
 
 
 def canonical_service(name: str, spec: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
@@ -140,7 +147,7 @@ def _env_files(value: Any, loc: Loc, ctx: Context) -> list[dict[str, Any]]:
             result.append({"path": _resolve(item, ctx), "required": True})
             continue
         spec = as_mapping(item, here)
-        check_keys(spec, here, ("path", "required", "format"))
+        check_keys(spec, here, ("path", "required", "format"), extensible=False)
         if "path" not in spec:
             raise ConfigError(f"{here}: path is required")
         entry: dict[str, Any] = {
@@ -223,12 +230,12 @@ def _ipam(value: Any, loc: Loc) -> dict[str, Any]:
                 if config.get(key) is not None:
                     pool[key] = as_str(config[key], here.child(key))
             if config.get("aux_addresses") is not None:
-                pool["aux_addresses"] = as_options(config["aux_addresses"], here.child("aux_addresses"))
+                pool["aux_addresses"] = as_options(config["aux_addresses"], here.child("aux_addresses"), "string")
             pools.append(pool)
         out["config"] = pools
     if ipam.get("options") is not None:
-        out["options"] = as_options(ipam["options"], loc.child("options"))
-    return out
+        out["options"] = as_options(ipam["options"], loc.child("options"), "string")
+    return keep_extensions(ipam, out)
 
 
 def _volume(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
@@ -241,6 +248,8 @@ def _file_object(kind: str) -> Any:
     def convert(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
         spec = as_mapping(value if value is not None else {}, loc)
         check_keys(spec, loc, keys.SECRET if kind == "secret" else keys.CONFIG)
+        if isinstance(spec.get("driver_opts"), dict):  # Docker fails to decode their x-* keys
+            no_extension_keys(spec["driver_opts"], loc.child("driver_opts"))
         out = _common_resource(spec, loc)
         if spec.get("file") is not None:
             out["file"] = _resolve(as_str(spec["file"], loc.child("file")), ctx)
@@ -268,7 +277,7 @@ def _model(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
     if spec.get("name") is not None:
         out["name"] = as_str(spec["name"], loc.child("name"))
     if spec.get("context_size") is not None:
-        out["context_size"] = as_int(spec["context_size"], loc.child("context_size"))
+        out["context_size"] = as_strict(as_int, "integer")(spec["context_size"], loc.child("context_size"))
     if spec.get("runtime_flags") is not None:
         out["runtime_flags"] = as_str_list(spec["runtime_flags"], loc.child("runtime_flags"))
     ext = extensions(spec)
@@ -283,7 +292,7 @@ def _common_resource(spec: dict[str, Any], loc: Loc) -> dict[str, Any]:
         if spec.get(key) is not None:
             out[key] = as_str(spec[key], loc.child(key))
     if spec.get("driver_opts") is not None:
-        out["driver_opts"] = as_options(spec["driver_opts"], loc.child("driver_opts"))
+        out["driver_opts"] = as_options(spec["driver_opts"], loc.child("driver_opts"), "number or string")
     if spec.get("external") is not None:
         external = spec["external"]
         if isinstance(external, dict):  # legacy `external: {name: x}`

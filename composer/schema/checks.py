@@ -120,6 +120,3 @@ def _conflicts(name: str, spec: dict[str, Any]) -> None:
     reserved = spec.get("mem_reservation")
     if reservations is not None and reserved is not None and reserved != reservations.get("memory"):
         _fail("mem_reservation", f"{where}: can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory': {_INVALID}")
-    for mount in spec.get("volumes") or []:
-        if mount["type"] != "bind" and mount.get("bind_propagation"):
-            _fail("volumes", f"{where}.volumes: bind options are only for bind mounts: {_INVALID}")

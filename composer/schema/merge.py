@@ -23,6 +23,13 @@ def _whole(item: Any) -> Any:
     return repr(item)
 
 
+def _port(item: Any) -> Any:
+    """A port without its ``x-*`` keys: the later of two such entries wins."""
+    if isinstance(item, dict):
+        item = {k: v for k, v in item.items() if k != "extensions" and not str(k).startswith("x-")}
+    return repr(item)
+
+
 def _field(name: str) -> Key:
     return lambda item: item.get(name) if isinstance(item, dict) else item
 
@@ -35,7 +42,7 @@ SEQUENCES: dict[str, Key | str] = {
     "services.*.healthcheck.test": REPLACE,
     "services.*.post_start.*.command": REPLACE,
     "services.*.pre_stop.*.command": REPLACE,
-    "services.*.ports": _whole,
+    "services.*.ports": _port,
     "services.*.volumes": _field("target"),
     "services.*.secrets": _field("target"),
     "services.*.configs": _field("target"),

@@ -6,9 +6,9 @@ the order Docker Compose prints them (the Go struct order of compose-go), so
 ``render.py`` can walk a model and print what ``docker compose config``
 prints. Mappings are plain dicts and keep the order of the YAML file.
 
-Units: durations are float seconds (``Duration``), sizes are int bytes
-(``Bytes``); ``render.py`` prints them back as Docker does (``1m30s``,
-``"52428800"``). ``None``/empty means "not set" (the engine's default).
+Units: durations are float seconds (``Duration``), sizes are int bytes (``Bytes``),
+printed back as Docker does (``1m30s``, ``"52428800"``). ``None``/empty means
+"not set" (the engine's default). ``x-*`` keys are kept in ``extensions``.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     # Fields ``render.py`` never prints (derived conveniences for the engine).
     RENDER_SKIP: ClassVar[frozenset[str]] = frozenset()
+    extensions: dict[str, Any] = Field(default_factory=dict)  # x-*: printed last, in YAML only
 
 
 # ---- ports, volumes, mounts --------------------------------------------------
@@ -69,6 +70,7 @@ class ServiceVolume(_Frozen):
     tmpfs_mode: int | None = None
     image_subpath: str | None = None
     blocks: tuple[str, ...] = ()  # the option blocks written (bind, volume, tmpfs, image)
+    block_extensions: dict[str, dict[str, Any]] = Field(default_factory=dict)  # block → its x-*
 
 
 class FileReference(_Frozen):
@@ -84,7 +86,7 @@ class FileReference(_Frozen):
 class Device(_Frozen):
     source: str
     target: str
-    permissions: str = "rwm"
+    permissions: str | None = None  # the long syntax has no default; the engine reads rwm
 
 
 class DeviceRequest(_Frozen):
@@ -169,7 +171,6 @@ class Build(_Frozen):
     ulimits: dict[str, Ulimit] = Field(default_factory=dict)
     platforms: list[str] = Field(default_factory=list)
     privileged: bool = False
-    extensions: dict[str, Any] = Field(default_factory=dict)  # x-bake...: printed in YAML only
 
 
 # ---- deploy ------------------------------------------------------------------
@@ -184,9 +185,13 @@ class UpdateConfig(_Frozen):
     order: str | None = None
 
 
-class GenericResource(_Frozen):
+class DiscreteResourceSpec(_Frozen):
     kind: str
     value: int
+
+
+class GenericResource(_Frozen):
+    discrete_resource_spec: DiscreteResourceSpec
 
 
 class Resource(_Frozen):
@@ -209,9 +214,13 @@ class RestartPolicy(_Frozen):
     window: Duration | None = None
 
 
+class PlacementPreference(_Frozen):
+    spread: str
+
+
 class Placement(_Frozen):
     constraints: list[str] = Field(default_factory=list)
-    preferences: list[str] = []  # the ``spread`` values
+    preferences: list[PlacementPreference] = Field(default_factory=list)
     max_replicas_per_node: int | None = None
 
 
@@ -399,7 +408,6 @@ class Service(_Frozen):
     working_dir: str | None = None
     post_start: list[ServiceHook] = Field(default_factory=list)
     pre_stop: list[ServiceHook] = Field(default_factory=list)
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 # ---- top-level resources --------------------------------------------------------
@@ -440,7 +448,6 @@ class Network(_Frozen):
     enable_ipv6: bool | None = None
     subnet: str | None = None
     gateway: str | None = None
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Volume(_Frozen):
@@ -451,7 +458,6 @@ class Volume(_Frozen):
     driver_opts: dict[str, str] = Field(default_factory=dict)
     external: bool = False
     labels: dict[str, str] = Field(default_factory=dict)
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class FileObject(_Frozen):
@@ -466,7 +472,6 @@ class FileObject(_Frozen):
     driver: str | None = None
     driver_opts: dict[str, str] = Field(default_factory=dict)
     template_driver: str | None = None
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Model(_Frozen):
@@ -476,7 +481,6 @@ class Model(_Frozen):
     model: str
     context_size: int | None = None
     runtime_flags: list[str] = Field(default_factory=list)
-    extensions: dict[str, Any] = Field(default_factory=dict)
 
 
 class Project(_Frozen):
@@ -489,7 +493,6 @@ class Project(_Frozen):
     secrets: dict[str, FileObject] = Field(default_factory=dict)
     configs: dict[str, FileObject] = Field(default_factory=dict)
     models: dict[str, Model] = Field(default_factory=dict)
-    extensions: dict[str, Any] = Field(default_factory=dict)
     environment: dict[str, str] = Field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     # Services left out by profiles (``config --profiles`` lists theirs too).

@@ -17,6 +17,7 @@ from typing import Any
 
 from composer.errors import ConfigError
 from composer.schema.coerce import (
+    Unparsed,
     as_bool,
     as_int,
     as_labels,
@@ -24,6 +25,8 @@ from composer.schema.coerce import (
     as_mapping,
     as_str,
     check_keys,
+    extensions,
+    keep_extensions,
 )
 from composer.schema.location import Loc
 from composer.schema.units import parse_mode, parse_size
@@ -65,7 +68,7 @@ def canonical_ports(value: Any, loc: Loc) -> list[dict[str, Any]]:
 
 
 def _bad_port(text: str, loc: Loc) -> ConfigError:
-    return ConfigError(f"{loc}: invalid port '{text}' — {_PORT_HINT}")
+    return Unparsed(f"{loc}: invalid port '{text}' — {_PORT_HINT}")
 
 
 def _port_range(text: str, whole: str, loc: Loc) -> tuple[int, int]:
@@ -75,7 +78,7 @@ def _port_range(text: str, whole: str, loc: Loc) -> tuple[int, int]:
     start = int(match.group(1))
     end = int(match.group(2)) if match.group(2) else start
     if end < start or not 0 < start <= 65535 or end > 65535:
-        raise ConfigError(f"{loc}: invalid port '{whole}' — port out of range 1-65535")
+        raise Unparsed(f"{loc}: invalid port '{whole}' — port out of range 1-65535")
     return start, end
 
 
@@ -84,7 +87,7 @@ def short_port(text: str, loc: Loc) -> list[dict[str, Any]]:
     spec, _, protocol = text.partition("/")
     protocol = (protocol or "tcp").lower()
     if protocol not in _PROTOCOLS:
-        raise ConfigError(f"{loc}: invalid port '{text}' — unknown protocol '{protocol}'")
+        raise Unparsed(f"{loc}: invalid port '{text}' — unknown protocol '{protocol}'")
     host_ip = ""
     bracketed = spec.startswith("[")
     if bracketed:  # [::1]:8080:80
@@ -112,7 +115,7 @@ def short_port(text: str, loc: Loc) -> list[dict[str, Any]]:
         elif start == end:
             hosts = [published if pstart != pend else str(pstart)]
         else:
-            raise ConfigError(f"{loc}: invalid port '{text}' — host and container port ranges differ in size")
+            raise Unparsed(f"{loc}: invalid port '{text}' — host and container port ranges differ in size")
     else:
         hosts = [""] * len(targets)
     pairs = sorted(zip(targets, hosts, strict=True), key=lambda p: f"{p[0]}/{protocol}")
@@ -146,18 +149,18 @@ def _long_port(item: dict[str, Any], loc: Loc) -> dict[str, Any]:
     for key in ("name", "app_protocol"):
         if item.get(key) is not None:
             port[key] = as_str(item[key], loc.child(key))
-    return port
+    return keep_extensions(item, port)
 
 
 def _port(
     target: int, published: str | None, host_ip: str | None, protocol: str, mode: str, loc: Loc
 ) -> dict[str, Any]:
     if protocol not in _PROTOCOLS:
-        raise ConfigError(f'{loc}: invalid protocol "{protocol}" (use tcp, udp or sctp)')
+        raise Unparsed(f'{loc}: invalid protocol "{protocol}" (use tcp, udp or sctp)')
     if mode not in ("ingress", "host"):
-        raise ConfigError(f'{loc}: invalid mode "{mode}" (use ingress or host)')
+        raise Unparsed(f'{loc}: invalid mode "{mode}" (use ingress or host)')
     if not 0 <= target <= 65535:
-        raise ConfigError(f"{loc}: port {target} out of range 1-65535")
+        raise Unparsed(f"{loc}: port {target} out of range 1-65535")
     return {
         "target": target,
         "published": published,
@@ -196,8 +199,20 @@ def _is_path(source: str) -> bool:
     return source.startswith(("/", ".", "~")) or (len(source) > 1 and source[1] == ":")
 
 
+def _split_volume(text: str) -> list[str]:
+    """Split on ``:`` except after a one-letter field (a Windows drive: ``c:/data``), as compose-go."""
+    parts, field = [], ""
+    for char in text:
+        if char == ":" and not (len(field) == 1 and field.isalpha()):
+            parts.append(field)
+            field = ""
+        else:
+            field += char
+    return [*parts, field]
+
+
 def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
-    parts = text.split(":")
+    parts = _split_volume(text)
     if len(parts) == 1:
         mount = _volume("volume", None, parts[0], loc)
         if len(text) > 2:  # Docker's parser returns early on 1-2 characters: no options block
@@ -211,20 +226,24 @@ def _short_volume(text: str, loc: Loc) -> dict[str, Any]:
     kind = "bind" if _is_path(source) else "volume"
     mount = _volume(kind, source, target, loc)
     mount["bind_create_host_path"] = kind == "bind"
-    mount["blocks"] = (kind,)  # the short syntax fills the bind/volume options block
+    blocks = {kind}  # the short syntax fills the bind/volume options block
     for option in parts[2].split(",") if len(parts) == 3 else []:
         if option in ("ro", "rw"):
             mount["read_only"] = option == "ro"
-        elif option == "nocopy" and kind == "volume":
+        elif option == "nocopy":  # a volume option, also on a bind mount (as Docker)
             mount["volume_nocopy"] = True
-        elif option in ("z", "Z") and kind == "bind":
+            blocks.add("volume")
+        elif option in ("z", "Z"):  # bind options, also on a named volume
             mount["bind_selinux"] = option
-        elif option in _PROPAGATION and kind == "bind":
+            blocks.add("bind")
+        elif option in _PROPAGATION:
             mount["bind_propagation"] = option
+            blocks.add("bind")
         elif option in ("cached", "delegated", "consistent"):
             pass  # Docker accepts and drops these macOS hints
         else:
             raise ConfigError(f"{loc}: invalid volume '{text}' — unknown mode '{option}'")
+    mount["blocks"] = tuple(sorted(blocks))
     return mount
 
 
@@ -256,7 +275,9 @@ def _long_volume(item: dict[str, Any], loc: Loc) -> dict[str, Any]:
             sub = as_mapping(item[section], loc.child(section))
             check_keys(sub, loc.child(section), known)
             _apply_options(mount, section, sub, loc.child(section))
-    return mount
+            if extensions(sub):
+                mount.setdefault("block_extensions", {})[section] = extensions(sub)
+    return keep_extensions(item, mount)
 
 
 def _apply_options(mount: dict[str, Any], section: str, sub: dict[str, Any], loc: Loc) -> None:
@@ -306,7 +327,10 @@ def _volume(kind: str, source: str | None, target: str, loc: Loc) -> dict[str, A
 def resolve_host_path(
     source: str, loc: Loc, project_dir: Path, environ: Mapping[str, str]
 ) -> str:
-    """``~`` from HOME, relative paths from the project directory; normalised, not resolved."""
+    """``~`` from HOME, relative paths joined to the project directory (and normalised).
+
+    An absolute path is kept as written (``/var/lib/docker/``), as Docker keeps it.
+    """
     if source == "~" or source.startswith("~/"):
         home = environ.get("HOME")
         if not home:
@@ -314,6 +338,8 @@ def resolve_host_path(
         source = home + source[1:]
     elif source.startswith("~"):
         return source  # ~user: kept as written, as Docker does
+    if os.path.isabs(source) or (len(source) > 2 and source[1] == ":" and source[2] in "/\\"):
+        return source  # absolute (a Windows drive path too)
     return os.path.normpath(os.path.join(project_dir, source))
 
 
@@ -321,6 +347,12 @@ def resolve_host_path(
 
 
 def tmpfs_strings(value: Any, loc: Loc) -> list[str]:
+    """The strings as written, their options checked here where the file is known."""
+    canonical_tmpfs(value, loc)
+    return _strings(value, loc)
+
+
+def _strings(value: Any, loc: Loc) -> list[str]:
     items = [value] if isinstance(value, str) else as_list(value, loc)
     return [as_str(item, loc if isinstance(value, str) else loc.item(i)) for i, item in enumerate(items)]
 
@@ -328,7 +360,7 @@ def tmpfs_strings(value: Any, loc: Loc) -> list[str]:
 def canonical_tmpfs(value: Any, loc: Loc) -> list[dict[str, Any]]:
     """``/run`` or ``/run:size=64k,mode=1777``, one string or a list of them."""
     result: list[dict[str, Any]] = []
-    for i, text in enumerate(tmpfs_strings(value, loc)):
+    for i, text in enumerate(_strings(value, loc)):
         here = loc if isinstance(value, str) else loc.item(i)
         target, _, options = text.partition(":")
         mount = _volume("tmpfs", None, target, here)

@@ -19,6 +19,7 @@ from typing import Any
 
 from composer.errors import ConfigError
 from composer.schema.canonical import Context, canonical_file, canonical_service
+from composer.schema.coerce import Unparsed
 from composer.schema.location import Loc
 from composer.schema.options import ProjectOptions
 from composer.schema.tags import Override, Reset
@@ -69,7 +70,7 @@ def docker_file(raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
     if isinstance(raw.get("services"), dict):
         here = loc.child("services")
         canon["services"] = {
-            name: _checked(str(name), spec or {}, here.child(str(name)), ctx)
+            name: spec if isinstance(spec, Reset) else _checked(str(name), spec or {}, here.child(str(name)), ctx)
             for name, spec in raw["services"].items()
             if not str(name).startswith("x-")
         }
@@ -82,7 +83,7 @@ def docker_file(raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
     if isinstance(raw.get("services"), dict):
         services = canon.get("services") or {}
         out["services"] = {
-            name: _service(spec or {}, services.get(name) or {}, ctx)
+            name: spec if isinstance(spec, Reset) else _service(spec or {}, services.get(name) or {}, ctx)
             for name, spec in raw["services"].items()
             if not str(name).startswith("x-")
         }
@@ -97,17 +98,50 @@ def docker_file(raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
 
 
 def _checked(name: str, spec: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
-    """The canonical attributes; one holding a ``$`` Docker does not check is kept as written."""
+    """The canonical attributes; one holding a ``$`` Docker does not check is kept as written.
+
+    So is a value the schema allows that does not parse (``Unparsed``: Docker
+    checks it only when decoding the interpolated project): the attribute is
+    converted without it, to give the transformed attributes their long form.
+    """
     if not isinstance(spec, dict):
         return canonical_service(name, spec, loc, ctx)
     out: dict[str, Any] = {}
     for key, value in spec.items():
-        try:
-            out.update(canonical_service(name, {key: value}, loc, ctx))
-        except ConfigError:
-            if "$" not in repr(value):
-                raise
+        for _ in range(50):
+            try:
+                out.update(canonical_service(name, {key: value}, loc, ctx))
+            except Unparsed as exc:
+                value = _without(value, exc.path, loc.child(str(key)).path)
+                if value is None:
+                    break
+                continue
+            except ConfigError:
+                if "$" not in repr(value):
+                    raise
+            break
     return out
+
+
+def _without(value: Any, path: str, prefix: str) -> Any:
+    """``value`` (at ``prefix``) without the mapping entry at ``path``; None when that is not possible."""
+    import copy
+    import re
+
+    if not path.startswith((prefix + ".", prefix + "[")):
+        return None
+    tokens = re.findall(r"\[(\d+)\]|([^.\[\]]+)", path[len(prefix) :])
+    result = copy.deepcopy(value)
+    node = result
+    for index, key in tokens[:-1]:
+        node = node[int(index)] if index else node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict | list):
+            return None
+    last_index, last_key = tokens[-1]
+    if last_index or not isinstance(node, dict):
+        return None
+    node.pop(last_key, None)
+    return result
 
 
 def _service(raw: dict[str, Any], canon: dict[str, Any], ctx: Context) -> dict[str, Any]:
@@ -126,7 +160,18 @@ def _service(raw: dict[str, Any], canon: dict[str, Any], ctx: Context) -> dict[s
 
 
 def _canon(raw: Any, canon: Any) -> Any:
-    return canon
+    return _inline_extensions(canon)
+
+
+def _inline_extensions(value: Any) -> Any:
+    """Canonical ``extensions`` put back inline, as written."""
+    if isinstance(value, dict):
+        ext = value.get("extensions")
+        out = {k: _inline_extensions(v) for k, v in value.items() if k != "extensions" or not isinstance(ext, dict)}
+        return {**out, **ext} if isinstance(ext, dict) else out
+    if isinstance(value, list):
+        return [_inline_extensions(v) for v in value]
+    return value
 
 
 def _ports(raw: Any, canon: Any) -> list[Any]:
@@ -159,6 +204,14 @@ def _long_or_raw(raw: Any, canon: Any) -> list[Any]:
     return [done if isinstance(item, str) else item for item, done in zip(raw, canon, strict=True)]
 
 
+def _secrets(raw: Any, canon: Any) -> list[Any]:
+    """Long items as written with the default ``target`` Docker fills in."""
+    return [
+        done if isinstance(item, str) else {"target": done["target"], **item}
+        for item, done in zip(raw, canon, strict=True)
+    ]
+
+
 def _configs(raw: Any, canon: Any) -> list[Any]:
     return [{"source": item} if isinstance(item, str) else item for item in raw]
 
@@ -169,14 +222,32 @@ def _names(raw: Any, canon: Any) -> Any:
 
 
 def _gpus(raw: Any, canon: Any) -> Any:
-    return [{"count": raw}] if isinstance(raw, str) else raw
+    return [{"count": raw}] if isinstance(raw, str) else _all_devices(raw)
+
+
+def _all_devices(requests: Any) -> Any:
+    """Device requests without ``count`` or ``device_ids`` get ``count: all``, as compose-go fills it."""
+    if not isinstance(requests, list):
+        return requests
+    return [
+        {**item, "count": "all"} if isinstance(item, dict) and "count" not in item and "device_ids" not in item else item
+        for item in requests
+    ]
+
+
+def _deploy(raw: Any, canon: Any) -> Any:
+    reservations = ((raw.get("resources") or {}) if isinstance(raw, dict) else {}).get("reservations")
+    if not isinstance(reservations, dict) or "devices" not in reservations:
+        return raw
+    resources = {**raw["resources"], "reservations": {**reservations, "devices": _all_devices(reservations["devices"])}}
+    return {**raw, "resources": resources}
 
 
 def _develop(raw: Any, canon: Any) -> Any:
     out = dict(raw)
     if isinstance(raw.get("watch"), list):
         out["watch"] = [
-            {**item, "path": done["path"]}
+            {**item, **{k: done[k] for k in ("path", "ignore", "include") if k in done}}
             for item, done in zip(raw["watch"], canon["watch"], strict=True)
         ]
     return out
@@ -189,8 +260,13 @@ def _build(raw: Any, canon: Any) -> dict[str, Any]:
         out["dockerfile"] = "Dockerfile"
     if "additional_contexts" in canon:
         out["additional_contexts"] = canon["additional_contexts"]
-    if isinstance(out.get("args"), list):
+    for key in ("provenance", "sbom"):  # strings in compose-go: a YAML boolean is cast
+        if isinstance(out.get(key), bool):
+            out[key] = "true" if out[key] else "false"
+    if isinstance(out.get("args"), list):  # an arg without a value is left out
         out["args"] = [a for a in out["args"] if not isinstance(a, str) or "=" in a]
+    elif isinstance(out.get("args"), dict):
+        out["args"] = {k: v for k, v in out["args"].items() if v is not None}
     if isinstance(out.get("ssh"), list):
         out["ssh"] = {k: v or None for k, _, v in (str(e).partition("=") for e in out["ssh"])}
     if isinstance(out.get("secrets"), list):
@@ -200,8 +276,9 @@ def _build(raw: Any, canon: Any) -> dict[str, Any]:
 
 _RULES = {
     "build": _build, "depends_on": _canon, "env_file": _canon, "label_file": _canon, "extends": _canon,
-    "dns": _canon, "ports": _ports, "volumes": _volumes, "devices": _long_or_raw, "secrets": _long_or_raw,
+    "dns": _canon, "ports": _ports, "volumes": _volumes, "devices": _long_or_raw, "secrets": _secrets,
     "configs": _configs, "networks": _names, "models": _names, "gpus": _gpus, "develop": _develop,
+    "deploy": _deploy, "pull_policy": _canon,
 }  # fmt: skip
 
 

@@ -136,8 +136,11 @@ class _Renderer:
             if _is_empty(value) and not (value is not None and _pointer(cls, name)):
                 continue
             out[name] = self.formatted(value, _fmt_of(cls, name))
-        ext = getattr(obj, "extensions", None)
-        if ext and not self.json:  # Docker's JSON drops them below the top level
+        return self.extended(out, obj.extensions)  # type: ignore[attr-defined]
+
+    def extended(self, out: dict[str, Any], ext: dict[str, Any]) -> dict[str, Any]:
+        """``x-*`` keys printed last; Docker's JSON drops them below the top level."""
+        if ext and not self.json:
             out.update(self.value(ext))
         return out
 
@@ -188,7 +191,7 @@ class _Renderer:
         if dep.restart:
             out["restart"] = True
         out["required"] = dep.required
-        return out
+        return self.extended(out, dep.extensions)
 
     def _healthcheck(self, hc: Healthcheck) -> dict[str, Any]:
         return self.fields(hc)
@@ -216,8 +219,9 @@ class _Renderer:
         }
         for name, options in blocks.items():
             if name in m.blocks:
-                out[name] = {k: v for k, v in options.items() if not _is_empty(v)}
-        return out
+                block = {k: v for k, v in options.items() if not _is_empty(v)}
+                out[name] = self.extended(block, m.block_extensions.get(name, {}))
+        return self.extended(out, m.extensions)
 
     def _ulimit(self, u: Ulimit) -> Any:
         if u.single is not None:
@@ -243,21 +247,6 @@ class _Renderer:
                     rendered.append({path: dev.path, rate: str(dev.rate or 0)})
             out[key] = rendered
         return out
-
-    def _placement(self, p: Any) -> dict[str, Any]:
-        out = self.fields(p, frozenset({"preferences"}))
-        if p.preferences:
-            out["preferences"] = [{"spread": s} for s in p.preferences]
-        return ordered(out, type(p))
-
-    def _resource(self, r: Any) -> dict[str, Any]:
-        out = self.fields(r, frozenset({"generic_resources"}))
-        if r.generic_resources:
-            out["generic_resources"] = [
-                {"discrete_resource_spec": {"kind": g.kind, "value": g.value}}
-                for g in r.generic_resources
-            ]
-        return ordered(out, type(r))
 
 
 def ordered(out: dict[str, Any], cls: type[BaseModel]) -> dict[str, Any]:

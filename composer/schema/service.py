@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from composer.errors import ConfigError
 from composer.schema import structs
 from composer.schema.coerce import (
+    Unparsed,
     as_bool,
     as_float,
     as_int,
@@ -29,8 +30,13 @@ from composer.schema.coerce import (
     as_scalar_str,
     as_str,
     as_str_list,
+    as_strict,
     as_string_or_list,
     check_keys,
+    go_extensions,
+    keep_extensions,
+    keeps_extensions,
+    no_extension_keys,
 )
 from composer.schema.location import Loc
 from composer.schema.mounts import canonical_ports, tmpfs_strings
@@ -46,7 +52,6 @@ _PULL_POLICY = re.compile(
     r"^(always|never|missing|if_not_present|build|refresh|daily|weekly|every_([0-9]+[wdhms])+)$"
 )
 _CONDITIONS = ("service_started", "service_healthy", "service_completed_successfully")
-_CPU_DURATION = re.compile(r"^\d+(ns|us|µs|ms|s|m|h)")
 
 DEPENDS_ON = frozenset({"condition", "required", "restart"})
 HEALTHCHECK = frozenset(
@@ -71,7 +76,7 @@ def command(value: Any, loc: Loc) -> list[str]:
         try:
             return shlex.split(value)
         except ValueError as exc:
-            raise ConfigError(f"{loc}: cannot split command {value!r}: {exc}") from exc
+            raise Unparsed(f"{loc}: cannot split command {value!r}: {exc}") from exc
     return [as_str(v, loc.item(i)) for i, v in enumerate(as_list(value, loc))]
 
 
@@ -110,6 +115,8 @@ def depends_on(value: Any, loc: Loc) -> dict[str, dict[str, Any]]:
         spec = as_mapping(spec if spec is not None else {}, here)
         check_keys(spec, here, DEPENDS_ON)
         entry: dict[str, Any] = {"condition": "service_started", "required": True}
+        if "condition" not in spec:
+            raise ConfigError(f"{here} missing property 'condition'")
         if spec.get("condition") is not None:
             condition = as_str(spec["condition"], here.child("condition"))
             if condition not in _CONDITIONS:
@@ -117,10 +124,10 @@ def depends_on(value: Any, loc: Loc) -> dict[str, dict[str, Any]]:
                     f'{here.child("condition")}: invalid condition "{condition}" — expected {", ".join(_CONDITIONS)}'
                 )
             entry["condition"] = condition
-        for flag in ("required", "restart"):
+        for flag, convert in (("required", as_strict(as_bool, "boolean")), ("restart", as_bool)):
             if spec.get(flag) is not None:
-                entry[flag] = as_bool(spec[flag], here.child(flag))
-        result[name] = entry
+                entry[flag] = convert(spec[flag], here.child(flag))
+        result[name] = keep_extensions(spec, entry)
     return result
 
 
@@ -143,15 +150,16 @@ def service_networks(value: Any, loc: Loc) -> dict[str, dict[str, Any] | None]:
             if key in ("aliases", "link_local_ips"):
                 entry[key] = as_str_list(raw, sub)
             elif key == "driver_opts":
-                entry[key] = as_options(raw, sub)
+                entry[key] = as_options(raw, sub, "number or string")
             elif key in ("priority", "gw_priority"):
-                entry[key] = as_int(raw, sub)
+                entry[key] = as_strict(as_int, "number")(raw, sub)
             else:
                 entry[key] = as_str(raw, sub)
-        result[name] = entry
+        result[name] = keep_extensions(spec, entry)
     return result
 
 
+@keeps_extensions
 def healthcheck(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, HEALTHCHECK)
@@ -175,7 +183,7 @@ def extra_hosts(value: Any, loc: Loc) -> list[str]:
     """``host:ip``, ``host=ip`` or a mapping (values may be lists) → ``host=ip`` entries."""
     result: list[str] = []
     if isinstance(value, dict):
-        for host, addresses in as_mapping(value, loc).items():
+        for host, addresses in no_extension_keys(as_mapping(value, loc), loc).items():
             items = addresses if isinstance(addresses, list) else [addresses]
             for i, address in enumerate(items):
                 result.append(f"{host}={as_scalar_str(address, loc.child(host).item(i))}")
@@ -187,7 +195,7 @@ def extra_hosts(value: Any, loc: Loc) -> list[str]:
         else:
             host, sep, address = text.partition(":")
             if not sep:
-                raise ConfigError(f"{loc.item(i)}: invalid extra host '{text}' — expected HOST:IP or HOST=IP")
+                raise Unparsed(f"{loc.item(i)}: invalid extra host '{text}' — expected HOST:IP or HOST=IP")
         result.append(f"{host}={address}")
     return result
 
@@ -199,7 +207,7 @@ def devices(value: Any, loc: Loc) -> list[dict[str, Any]]:
         if isinstance(item, str):
             parts = item.split(":")
             if len(parts) > 3:
-                raise ConfigError(f"{here}: invalid device '{item}' — expected HOST[:CONTAINER[:PERMISSIONS]]")
+                raise Unparsed(f"{here}: invalid device '{item}' — expected HOST[:CONTAINER[:PERMISSIONS]]")
             source = parts[0]
             target = parts[1] if len(parts) > 1 else source
             perms = parts[2] if len(parts) > 2 else "rwm"
@@ -207,22 +215,20 @@ def devices(value: Any, loc: Loc) -> list[dict[str, Any]]:
             continue
         spec = as_mapping(item, here)
         check_keys(spec, here, ("source", "target", "permissions"))
-        if "source" not in spec:
-            raise ConfigError(f"{here}: source is required")
-        source = as_str(spec["source"], here.child("source"))
-        entry = {"source": source, "target": source, "permissions": "rwm"}
+        for key in ("source", "target"):
+            if key not in spec:
+                raise ConfigError(f"{here}: {key} is required")
+        entry: dict[str, Any] = {"source": as_str(spec["source"], here.child("source"))}
         for key in ("target", "permissions"):
             if spec.get(key) is not None:
                 entry[key] = as_str(spec[key], here.child(key))
-        result.append(entry)
+        result.append(keep_extensions(spec, entry))
     return result
 
 
 def cpu_time(value: Any, loc: Loc) -> int:
-    """``cpu_rt_*``: microseconds, as an integer or a duration."""
-    if isinstance(value, str) and _CPU_DURATION.match(value):
-        return round(parse_duration(value, loc) * 1_000_000)
-    return as_int(value, loc)
+    """``cpu_period``, ``cpu_rt_*``: microseconds, an integer (or a string of one)."""
+    return as_int(value, loc)  # Docker refuses durations here (``400ms``)
 
 
 def byte_size(value: Any, loc: Loc) -> int:
@@ -236,7 +242,7 @@ def byte_size(value: Any, loc: Loc) -> int:
 def scale(value: Any, loc: Loc) -> int:
     n = as_int(value, loc)
     if n < 0:
-        raise ConfigError(f"{loc}: scale must not be negative")
+        raise Unparsed(f"{loc}: scale must not be negative")
     return n
 
 
@@ -258,20 +264,25 @@ def models(value: Any, loc: Loc) -> dict[str, dict[str, Any] | None]:
             continue
         spec = as_mapping(spec, here)
         check_keys(spec, here, ("endpoint_var", "model_var"))
-        result[name] = {k: as_str(v, here.child(k)) for k, v in spec.items() if not k.startswith("x-")}
+        entry = {k: as_str(v, here.child(k)) for k, v in spec.items() if not k.startswith("x-")}
+        result[name] = keep_extensions(spec, entry)
     return result
 
 
+@keeps_extensions
 def provider(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, ("type", "options"))
     if "type" not in spec:
         raise ConfigError(f"{loc}: type is required")
-    options: dict[str, list[str]] = {}
+    options: dict[str, Any] = {}
     for key, val in as_mapping(spec.get("options") or {}, loc.child("options")).items():
         here = loc.child("options").child(key)
-        options[key] = as_scalar_list(val, here) if isinstance(val, list) else [as_scalar_str(val, here)]
-    return {"type": as_str(spec["type"], loc.child("type")), "options": options}
+        if key.startswith("x-"):
+            options[key] = as_scalar_str(val, here)  # one value in Docker's ``#extensions`` text
+        else:
+            options[key] = as_scalar_list(val, here) if isinstance(val, list) else [as_scalar_str(val, here)]
+    return {"type": as_str(spec["type"], loc.child("type")), "options": go_extensions(options, listed=True)}
 
 
 def sysctls(value: Any, loc: Loc) -> dict[str, str]:
@@ -364,12 +375,12 @@ SERVICE_FIELDS: dict[str, Converter] = {
     "stdin_open": plain(as_bool),
     "stop_grace_period": plain(parse_duration),
     "stop_signal": plain(as_str),
-    "storage_opt": plain(as_options),
+    "storage_opt": plain(lambda value, loc: as_options(no_extension_keys(as_mapping(value, loc), loc), loc)),
     "sysctls": plain(sysctls),
     "tmpfs": plain(tmpfs_strings),
     "tty": plain(as_bool),
     "ulimits": plain(structs.ulimits),
-    "use_api_socket": plain(as_bool),
+    "use_api_socket": plain(as_strict(as_bool, "boolean")),
     "user": plain(as_str),
     "userns_mode": plain(as_str),
     "uts": plain(as_str),

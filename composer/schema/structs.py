@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from composer.errors import ConfigError
 from composer.schema.coerce import (
+    Unparsed,
     as_bool,
     as_float,
     as_int,
@@ -23,7 +24,11 @@ from composer.schema.coerce import (
     as_scalar_str,
     as_str,
     as_str_list,
+    as_strict,
     check_keys,
+    go_extensions,
+    keep_extensions,
+    keeps_extensions,
 )
 from composer.schema.location import Loc
 from composer.schema.units import parse_duration, parse_mode, parse_size
@@ -94,8 +99,9 @@ def build(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
         elif key == "labels":
             out[key] = as_labels(raw, here)
         elif key == "additional_contexts":
-            contexts = as_labels(raw, here)
-            out[key] = {k: _resolve(v, ctx) if not _is_context_ref(v) else v for k, v in contexts.items()}
+            contexts = as_labels(raw, here, collect=False)
+            resolved = {k: _resolve(v, ctx) if not _is_context_ref(v) else v for k, v in contexts.items()}
+            out[key] = go_extensions(resolved) if isinstance(raw, dict) else resolved
         elif key in ("no_cache", "pull", "privileged"):
             out[key] = as_bool(raw, here)
         elif key == "shm_size":
@@ -115,7 +121,7 @@ def build(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
         else:  # entitlements, cache_from, cache_to, tags, platforms
             out[key] = as_str_list(raw, here)
     if out.get("dockerfile") and out.get("dockerfile_inline"):
-        raise ConfigError(f"{loc}: dockerfile and dockerfile_inline are mutually exclusive")
+        raise Unparsed(f"{loc}: dockerfile and dockerfile_inline are mutually exclusive")
     out.setdefault("context", _resolve(".", ctx))
     if "dockerfile_inline" not in out:
         out.setdefault("dockerfile", "Dockerfile")
@@ -154,7 +160,7 @@ def file_references(value: Any, loc: Loc) -> list[dict[str, Any]]:
                 entry[key] = raw if isinstance(raw, int) and not isinstance(raw, bool) else parse_mode(raw, here.child(key))
             else:
                 entry[key] = as_scalar_str(raw, here.child(key))
-        result.append(entry)
+        result.append(keep_extensions(spec, entry))
     return result
 
 
@@ -169,6 +175,7 @@ def secret_references(value: Any, loc: Loc) -> list[dict[str, Any]]:
 # ---- deploy ------------------------------------------------------------------
 
 
+@keeps_extensions
 def deploy(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, DEPLOY)
@@ -194,6 +201,7 @@ def deploy(value: Any, loc: Loc) -> dict[str, Any]:
     return out
 
 
+@keeps_extensions
 def _update_config(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, UPDATE)
@@ -213,6 +221,7 @@ def _update_config(value: Any, loc: Loc) -> dict[str, Any]:
     return out
 
 
+@keeps_extensions
 def _resources(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, ("limits", "reservations"))
@@ -223,6 +232,7 @@ def _resources(value: Any, loc: Loc) -> dict[str, Any]:
     return out
 
 
+@keeps_extensions
 def _resource(value: Any, loc: Loc, limits: bool) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, RESOURCE - ({"devices", "generic_resources"} if limits else {"pids"}))
@@ -250,17 +260,16 @@ def _generic_resources(value: Any, loc: Loc) -> list[dict[str, Any]]:
         here = loc.item(i)
         spec = as_mapping(item, here)
         check_keys(spec, here, ("discrete_resource_spec",))
-        disc = as_mapping(spec.get("discrete_resource_spec") or {}, here.child("discrete_resource_spec"))
-        check_keys(disc, here.child("discrete_resource_spec"), ("kind", "value"))
-        result.append(
-            {
-                "kind": as_str(disc.get("kind", ""), here.child("discrete_resource_spec").child("kind")),
-                "value": as_int(disc.get("value", 0), here.child("discrete_resource_spec").child("value")),
-            }
-        )
+        sub = here.child("discrete_resource_spec")
+        disc = as_mapping(spec.get("discrete_resource_spec") or {}, sub)
+        check_keys(disc, sub, ("kind", "value"))
+        entry = {"kind": as_str(disc.get("kind", ""), sub.child("kind")),
+                 "value": as_int(disc.get("value", 0), sub.child("value"))}  # fmt: skip
+        result.append(keep_extensions(spec, {"discrete_resource_spec": keep_extensions(disc, entry)}))
     return result
 
 
+@keeps_extensions
 def _restart_policy(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, RESTART_POLICY)
@@ -278,6 +287,7 @@ def _restart_policy(value: Any, loc: Loc) -> dict[str, Any]:
     return out
 
 
+@keeps_extensions
 def _placement(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, PLACEMENT)
@@ -285,27 +295,29 @@ def _placement(value: Any, loc: Loc) -> dict[str, Any]:
     if spec.get("constraints") is not None:
         out["constraints"] = as_str_list(spec["constraints"], loc.child("constraints"))
     if spec.get("preferences") is not None:
-        prefs: list[str] = []
+        prefs: list[dict[str, Any]] = []
         for i, item in enumerate(as_list(spec["preferences"], loc.child("preferences"))):
             here = loc.child("preferences").item(i)
             pref = as_mapping(item, here)
             check_keys(pref, here, ("spread",))
-            prefs.append(as_str(pref.get("spread", ""), here.child("spread")))
+            prefs.append(keep_extensions(pref, {"spread": as_str(pref.get("spread", ""), here.child("spread"))}))
         out["preferences"] = prefs
     if spec.get("max_replicas_per_node") is not None:
         out["max_replicas_per_node"] = as_int(spec["max_replicas_per_node"], loc.child("max_replicas_per_node"))
     return out
 
 
-def device_requests(value: Any, loc: Loc) -> list[dict[str, Any]]:
+def device_requests(value: Any, loc: Loc, strict: bool = True) -> list[dict[str, Any]]:
+    """Docker drops their ``x-*`` keys (and, in ``gpus``, any unknown key: its schema has none)."""
     result: list[dict[str, Any]] = []
     for i, item in enumerate(as_list(value, loc)):
         here = loc.item(i)
         spec = as_mapping(item, here)
-        check_keys(spec, here, DEVICE_REQUEST)
+        if strict:
+            check_keys(spec, here, DEVICE_REQUEST)
         out: dict[str, Any] = {}
         for key, raw in spec.items():
-            if raw is None or key.startswith("x-"):
+            if raw is None or key not in DEVICE_REQUEST:
                 continue
             sub = here.child(key)
             if key == "count":
@@ -320,6 +332,8 @@ def device_requests(value: Any, loc: Loc) -> list[dict[str, Any]]:
                 out[key] = [as_scalar_str(v, sub.item(j)) for j, v in enumerate(as_list(raw, sub))]
         if "count" in out and out.get("device_ids"):
             raise ConfigError(f'{here}: "count" and "device_ids" attributes are exclusive')
+        if spec.get("count") is None and spec.get("device_ids") is None:
+            out["count"] = -1  # all, as compose-go fills it in
         result.append(out)
     return result
 
@@ -327,12 +341,13 @@ def device_requests(value: Any, loc: Loc) -> list[dict[str, Any]]:
 def gpus(value: Any, loc: Loc) -> list[dict[str, Any]]:
     if value == "all":
         return [{"count": -1}]
-    return device_requests(value, loc)
+    return device_requests(value, loc, strict=False)
 
 
 # ---- small structures ----------------------------------------------------------
 
 
+@keeps_extensions
 def logging(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, ("driver", "options"))
@@ -340,11 +355,7 @@ def logging(value: Any, loc: Loc) -> dict[str, Any]:
     if spec.get("driver") is not None:
         out["driver"] = as_str(spec["driver"], loc.child("driver"))
     if spec.get("options") is not None:
-        out["options"] = {
-            k: as_scalar_str(v, loc.child("options").child(k))
-            for k, v in as_mapping(spec["options"], loc.child("options")).items()
-            if v is not None
-        }
+        out["options"] = as_options(spec["options"], loc.child("options"), "null, number or string")
     return out
 
 
@@ -370,10 +381,10 @@ def blkio_config(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     keys = ("weight", "weight_device", "device_read_bps", "device_read_iops",
             "device_write_bps", "device_write_iops")  # fmt: skip
-    check_keys(spec, loc, keys)
+    check_keys(spec, loc, keys, extensible=False)
     out: dict[str, Any] = {}
     for key, raw in spec.items():
-        if raw is None or key.startswith("x-"):
+        if raw is None:
             continue
         here = loc.child(key)
         if key == "weight":
@@ -384,7 +395,7 @@ def blkio_config(value: Any, loc: Loc) -> dict[str, Any]:
             sub = here.item(i)
             dev = as_mapping(item, sub)
             field = "weight" if key == "weight_device" else "rate"
-            check_keys(dev, sub, ("path", field))
+            check_keys(dev, sub, ("path", field), extensible=False)
             entry: dict[str, Any] = {"path": as_str(dev.get("path", ""), sub.child("path"))}
             if dev.get(field) is not None:
                 entry[field] = (
@@ -397,12 +408,14 @@ def blkio_config(value: Any, loc: Loc) -> dict[str, Any]:
     return out
 
 
+@keeps_extensions
 def credential_spec(value: Any, loc: Loc) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, ("config", "file", "registry"))
     return {k: as_str(v, loc.child(k)) for k, v in spec.items() if v is not None and not k.startswith("x-")}
 
 
+@keeps_extensions
 def hook(value: Any, loc: Loc) -> dict[str, Any]:
     from composer.schema.service import command
 
@@ -428,6 +441,7 @@ def hooks(value: Any, loc: Loc) -> list[dict[str, Any]]:
     return [hook(item, loc.item(i)) for i, item in enumerate(as_list(value, loc))]
 
 
+@keeps_extensions
 def develop(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
     spec = as_mapping(value, loc)
     check_keys(spec, loc, ("watch",))
@@ -446,14 +460,14 @@ def develop(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
         if rule.get("target") is not None:
             entry["target"] = as_str(rule["target"], here.child("target"))
         elif action != "rebuild" and action != "restart":
-            raise ConfigError(f"{loc.child('watch')}: target is required for non-rebuild actions")
+            raise Unparsed(f"{loc.child('watch')}: target is required for non-rebuild actions")
         for key in ("ignore", "include"):
             if rule.get(key) is not None:
                 raw = rule[key]
                 entry[key] = [raw] if isinstance(raw, str) else as_str_list(raw, here.child(key))
         if rule.get("initial_sync") is not None:
-            entry["initial_sync"] = as_bool(rule["initial_sync"], here.child("initial_sync"))
+            entry["initial_sync"] = as_strict(as_bool, "boolean")(rule["initial_sync"], here.child("initial_sync"))
         if rule.get("exec") is not None:
             entry["exec"] = hook(rule["exec"], here.child("exec"))
-        watch.append(entry)
+        watch.append(keep_extensions(rule, entry))
     return {"watch": watch}

@@ -64,6 +64,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "oom_score_adj",
         "domainname",
         "tty",
+        "stdin_open",
         "pid",
         "ipc",
         "uts",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from composer.errors import ConfigError
+from composer.schema.coerce import unparsed
 from composer.schema.location import Loc
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
@@ -39,7 +40,7 @@ def parse_duration(value: object, loc: Loc) -> float:
         total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
         pos = match.end()
     if pos != len(text) or pos == 0:
-        raise ConfigError(f'{loc}: invalid duration "{value}"')
+        raise unparsed(value, loc, f'{loc}: invalid duration "{value}"')
     return total
 
 
@@ -49,7 +50,7 @@ def parse_size(value: object, loc: Loc) -> int:
         return value
     match = _SIZE.match(value.strip()) if isinstance(value, str) else None
     if match is None:
-        raise ConfigError(f"{loc}: invalid size {value!r}")
+        raise unparsed(value, loc, f"{loc}: invalid size {value!r}")
     return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).lower()])
 
 
@@ -61,4 +62,4 @@ def parse_mode(value: object, loc: Loc) -> int:
     try:
         return int(text, 8)
     except ValueError:
-        raise ConfigError(f"{loc}: invalid file mode {value!r}") from None
+        raise unparsed(value, loc, f"{loc}: invalid file mode {value!r}") from None

@@ -988,3 +988,12 @@ INVALID: dict[str, dict[str, str]] = {
     "bad-ulimit": _one("    image: x\n    ulimits: {nofile: {soft: 10}}\n"),
 }
 INVALID.update(MORE_INVALID)
+
+from tests.schema.cases_ext import EXT, EXT_INVALID, EXT_STRICTER  # noqa: E402
+from tests.schema.cases_stacks import STACKS  # noqa: E402
+from tests.schema.cases_stacks2 import STACKS2  # noqa: E402
+from tests.schema.cases_stacks3 import STACKS3, STACKS3_INVALID  # noqa: E402
+
+CASES.update({**STACKS, **STACKS2, **STACKS3, **EXT})
+INVALID.update({**EXT_INVALID, **STACKS3_INVALID})
+STRICTER.update(EXT_STRICTER)

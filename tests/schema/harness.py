@@ -52,11 +52,23 @@ def composer_raw(directory: Path, env: dict[str, str], args: tuple[str, ...], fm
     return render_model(load_model(options), fmt)
 
 
+def composer_variables(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str | None) -> str:
+    """``config --variables [--format json|yaml]``."""
+    import dataclasses
+
+    from composer.schema.rawmodel import load_model
+    from composer.schema.variables import extract, render_variables
+
+    options = dataclasses.replace(_options(directory, env, args), interpolate=False)
+    return render_variables(extract(load_model(options)), fmt)
+
+
 def composer_listing(directory: Path, env: dict[str, str], args: tuple[str, ...], flag: str) -> str:
     from composer.cli.config import _listing
 
     flags = [flag == f for f in ("--services", "--volumes", "--networks", "--images", "--profiles")]
-    text = _listing(load_project(_options(directory, env, args)), *flags, "*" if flag == "--hash" else None)
+    project = load_project(_options(directory, env, args))
+    text = _listing(project, *flags, "*" if flag == "--hash" else None, flag == "--models")
     assert text is not None
     return text
 
@@ -74,13 +86,14 @@ def reference_config(
     directory: Path,
     env: dict[str, str],
     args: tuple[str, ...],
-    fmt: str,
+    fmt: str | None,
     *extra: str,
 ) -> subprocess.CompletedProcess[str]:
+    """The binary's ``config`` (``fmt`` None: no ``--format``, the table of ``--variables``)."""
     full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", **env}
     full_env["DOCKER_CONFIG"] = str(directory / ".docker-config")
     return subprocess.run(
-        [str(binary), *args, "config", "--format", fmt, *extra],
+        [str(binary), *args, "config", *(("--format", fmt) if fmt else ()), *extra],
         cwd=directory,
         env=full_env,
         capture_output=True,

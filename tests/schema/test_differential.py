@@ -21,12 +21,14 @@ import pytest
 
 from composer.errors import ComposerError
 from tests.schema.cases import CASES, INVALID, STRICTER
+from tests.schema.cases_ext import RAW_ONLY
 from tests.schema.conftest import materialize
 from tests.schema.harness import (
     composer_config,
     composer_error,
     composer_listing,
     composer_raw,
+    composer_variables,
     reference_config,
 )
 
@@ -41,6 +43,9 @@ if not SPEC.is_file():  # the repo's copy when the shared tree is absent
 NOT_SPEC_VALID = {
     "misc-objects": "blkio devices print as Path/Rate (Go struct without json tags)",
     "models": "a service's short-form models print as {name: null}",
+    "stack-lowlevel": "blkio devices print as Path/Rate",
+    "stack-models": "a service's short-form models print as {name: null}",
+    "variables": "a service's short-form models print as {name: null}",
 }
 
 
@@ -149,3 +154,43 @@ def test_no_interpolate(name: str, fmt: str, tmp_path: Path, reference: Path) ->
             composer_raw(directory, case.env, case.args, fmt)
         return
     assert composer_raw(directory, case.env, case.args, fmt) == ref.stdout
+
+
+@pytest.mark.parametrize("name", sorted(RAW_ONLY))
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_raw_only(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
+    """Values Docker checks only when decoding: refused by ``config``, printed by ``--no-interpolate``."""
+    case = RAW_ONLY[name]
+    directory = materialize(tmp_path, name, case)
+    assert reference_config(reference, directory, case.env, case.args, fmt).returncode == 1
+    with pytest.raises(ComposerError):
+        composer_config(directory, case.env, case.args, fmt)
+    ref = reference_config(reference, directory, case.env, case.args, fmt, "--no-interpolate")
+    assert ref.returncode == 0, ref.stderr
+    assert composer_raw(directory, case.env, case.args, fmt) == ref.stdout
+
+
+VARIABLE_CASES = ["stack-traefik", "stack-gitlab", "raw-variables", "variables"]
+
+
+@pytest.mark.parametrize("name", VARIABLE_CASES)
+def test_variables(name: str, tmp_path: Path, reference: Path) -> None:
+    """``config --variables``: Docker's table (its row order is random), JSON and YAML."""
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, "json", "--variables")
+    assert ref.returncode == 0, ref.stderr
+    assert json.loads(composer_variables(directory, case.env, case.args, "json")) == json.loads(ref.stdout)
+    table = reference_config(reference, directory, case.env, case.args, None, "--variables").stdout.splitlines()
+    mine = composer_variables(directory, case.env, case.args, None).splitlines()
+    assert mine[0] == table[0] and sorted(mine[1:]) == sorted(table[1:])
+    ref = reference_config(reference, directory, case.env, case.args, "yaml", "--variables")
+    assert composer_variables(directory, case.env, case.args, "yaml") == ref.stdout
+
+
+@pytest.mark.parametrize("name", ["models", "stack-models", "ext-deep"])
+def test_models_listing(name: str, tmp_path: Path, reference: Path) -> None:
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, "json", "--models")
+    assert composer_listing(directory, case.env, case.args, "--models").splitlines() == sorted(ref.stdout.splitlines())

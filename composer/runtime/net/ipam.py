@@ -79,16 +79,14 @@ def host_networks() -> list[IPv4Network]:
     Read from netlink in the caller's network namespace (blocking; call from a
     worker thread in async code). Sorted, without duplicates.
     """
-    from composer.runtime.net.links import _iproute
+    from composer.runtime.net.rtnl import Rtnl
 
     found: set[IPv4Network] = set()
-    with _iproute() as ipr:
-        for route in ipr.get_routes(family=2, table=254):  # main table
-            dst, plen = route.get_attr("RTA_DST"), route["dst_len"]
+    with Rtnl() as nl:
+        for dst, plen in nl.routes():  # main table
             if dst is not None and plen > 0:
                 found.add(IPv4Network(f"{dst}/{plen}", strict=False))
-        for addr in ipr.get_addr(family=2):
-            ip, plen = addr.get_attr("IFA_ADDRESS"), addr["prefixlen"]
-            if ip is not None and not IPv4Address(ip).is_loopback:
+        for _, ip, plen in nl.addresses():
+            if not ip.is_loopback:
                 found.add(IPv4Network(f"{ip}/{plen}", strict=False))
     return sorted(found)

@@ -1,4 +1,4 @@
-"""Bridges and veth pairs, over netlink (pyroute2).
+"""Bridges and veth pairs, over netlink (``rtnl``).
 
 A Compose network is a Linux bridge in the host namespace holding the
 gateway address (``172.18.0.1/16``). Each container attached to it gets a veth
@@ -24,50 +24,28 @@ and goes no further. With forwarding on, the network's nftables table
 (``nat.py``) drops what would cross between bridges, as Docker's isolation
 chains do.
 
-All functions are blocking: call them from a worker thread in async code
-(``anyio.to_thread.run_sync``). pyroute2's synchronous API runs its own event
-loop and must not be called on a thread that already runs one.
+All functions block (briefly: a few netlink round trips each); call them
+from a worker thread in async code (``anyio.to_thread.run_sync``).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import errno
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
-from typing import Any
 
 from composer.errors import NetworkError
+from composer.runtime.net import rtnl
 from composer.runtime.net.netns import run_in_netns
+from composer.runtime.net.rtnl import NetlinkError, Rtnl
 
 IFNAMSIZ = 15  # usable characters of an interface name (16 with the NUL)
 
 
-@contextlib.contextmanager
-def _iproute() -> Iterator[Any]:
-    from pyroute2 import IPRoute
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        pass
-    else:  # pyroute2's sync API would try to run_until_complete on this loop
-        raise RuntimeError("links: blocking netlink call on an event loop thread; use a worker")
-    ipr = IPRoute()
-    try:
-        yield ipr
-    finally:
-        ipr.close()
-
-
-def _netlink_error(action: str, ifname: str, exc: Exception) -> NetworkError:
-    code = getattr(exc, "code", None)
-    reason = os.strerror(code) if isinstance(code, int) and code > 0 else str(exc)
-    return NetworkError(f"{action} {ifname}: {reason}")
+def _netlink_error(action: str, ifname: str, exc: OSError) -> NetworkError:
+    return NetworkError(f"{action} {ifname}: {os.strerror(exc.errno) if exc.errno else exc}")
 
 
 def _check_name(ifname: str) -> None:
@@ -75,22 +53,11 @@ def _check_name(ifname: str) -> None:
         raise NetworkError(f"invalid interface name {ifname!r} (1 to {IFNAMSIZ} characters)")
 
 
-def _index(ipr: Any, ifname: str) -> int | None:
-    found = ipr.link_lookup(ifname=ifname)
-    return int(found[0]) if found else None
-
-
-def _kind(ipr: Any, index: int) -> str | None:
-    link = ipr.get_links(index)[0]
-    info = link.get_attr("IFLA_LINKINFO")
-    return None if info is None else info.get_attr("IFLA_INFO_KIND")
-
-
 def bridge_exists(name: str) -> bool:
     """True when a bridge of that name exists in the host namespace."""
-    with _iproute() as ipr:
-        index = _index(ipr, name)
-        return index is not None and _kind(ipr, index) == "bridge"
+    with Rtnl() as nl:
+        link = nl.link(name)
+        return link is not None and link.kind == "bridge"
 
 
 def ensure_bridge(name: str, gateway: IPv4Interface, mtu: int = 1500) -> None:
@@ -100,54 +67,46 @@ def ensure_bridge(name: str, gateway: IPv4Interface, mtu: int = 1500) -> None:
     name that is not a bridge is an error.
     """
     _check_name(name)
-    from pyroute2 import NetlinkError
-
-    with _iproute() as ipr:
+    with Rtnl() as nl:
         try:
-            index = _index(ipr, name)
-            if index is None:
+            link = nl.link(name)
+            if link is None:
                 try:
-                    ipr.link("add", ifname=name, kind="bridge", mtu=mtu)
+                    nl.new_link(rtnl.ifinfo() + rtnl.pack_attrs([
+                        (rtnl.IFLA_IFNAME, rtnl.name_attr(name)), (rtnl.IFLA_MTU, rtnl.u32(mtu)),
+                        (rtnl.IFLA_LINKINFO, [(rtnl.IFLA_INFO_KIND, b"bridge")])]))
                 except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:  # created concurrently: fine
+                    if exc.errno != errno.EEXIST:  # created concurrently: fine
                         raise
-                index = _index(ipr, name)
-            if index is None or _kind(ipr, index) != "bridge":
+                link = nl.link(name)
+            if link is None or link.kind != "bridge":
                 raise NetworkError(f"create bridge {name}: a non-bridge interface has that name")
             if not _mac_is_fixed(name):
                 # A bridge whose MAC was never set takes the lowest MAC of its ports, so it
                 # changes as containers come and go, and containers whose ARP cache holds the
                 # old one lose the gateway (and DNS) for seconds. Docker fixes it the same way.
-                ipr.link("set", index=index, address=random_mac())
-            have = {
-                (a.get_attr("IFA_ADDRESS"), a["prefixlen"])
-                for a in ipr.get_addr(index=index, family=2)
-            }
-            if (str(gateway.ip), gateway.network.prefixlen) not in have:
+                nl.set_link(link.index, [(rtnl.IFLA_ADDRESS, rtnl.mac_bytes(random_mac()))])
+            have = {(a, plen) for _, a, plen in nl.addresses(link.index)}
+            if (gateway.ip, gateway.network.prefixlen) not in have:
                 try:
-                    ipr.addr(
-                        "add", index=index, address=str(gateway.ip),
-                        prefixlen=gateway.network.prefixlen,
-                        broadcast=str(gateway.network.broadcast_address),
-                    )
+                    nl.add_address(link.index, gateway.ip, gateway.network.prefixlen,
+                                   gateway.network.broadcast_address)
                 except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:
+                    if exc.errno != errno.EEXIST:
                         raise
-            ipr.link("set", index=index, state="up")
+            nl.set_link(link.index, up=True)
         except NetlinkError as exc:
             raise _netlink_error("create bridge", name, exc) from exc
 
 
 def set_group(name: str, group: int) -> None:
     """Put the interface in an interface group (nftables matches ``iifgroup``/``oifgroup``)."""
-    from pyroute2 import NetlinkError
-
-    with _iproute() as ipr:
-        index = _index(ipr, name)
-        if index is None:
+    with Rtnl() as nl:
+        link = nl.link(name)
+        if link is None:
             raise NetworkError(f"set group of {name}: no such interface")
         try:
-            ipr.link("set", index=index, group=group)
+            nl.set_link(link.index, [(rtnl.IFLA_GROUP, rtnl.u32(group))])
         except NetlinkError as exc:
             raise _netlink_error("set group of", name, exc) from exc
 
@@ -168,18 +127,16 @@ def _mac_is_fixed(name: str) -> bool:
 
 def delete_bridge(name: str) -> None:
     """Delete the bridge; a missing one is not an error. Its veths are released."""
-    from pyroute2 import NetlinkError
-
-    with _iproute() as ipr:
-        index = _index(ipr, name)
-        if index is None:
+    with Rtnl() as nl:
+        link = nl.link(name)
+        if link is None:
             return
-        if _kind(ipr, index) != "bridge":
+        if link.kind != "bridge":
             raise NetworkError(f"delete bridge {name}: not a bridge")
         try:
-            ipr.link("del", index=index)
+            nl.del_link(link.index)
         except NetlinkError as exc:
-            if exc.code != errno.ENODEV:
+            if exc.errno != errno.ENODEV:
                 raise _netlink_error("delete bridge", name, exc) from exc
 
 
@@ -188,7 +145,6 @@ class _Peer:
     ifname: str
     address: IPv4Interface
     gateway: IPv4Address | None
-    mac: str | None
     mtu: int
 
 
@@ -215,73 +171,79 @@ def connect(
         container_ifname = run_in_netns(netns_path, _free_ifname)
     for name in (bridge, host_ifname, container_ifname):
         _check_name(name)
-    from pyroute2 import NetlinkError
-
-    with _iproute() as ipr:
-        bridge_index = _index(ipr, bridge)
-        if bridge_index is None:
+    with Rtnl() as nl:
+        bridge_link = nl.link(bridge)
+        if bridge_link is None:
             raise NetworkError(f"connect {host_ifname}: bridge {bridge} does not exist")
         try:
             fd = os.open(netns_path, os.O_RDONLY | os.O_CLOEXEC)
         except OSError as exc:
             raise NetworkError(f"connect {host_ifname}: {netns_path}: {exc.strerror}") from exc
-        try:
-            ipr.link(
-                "add", ifname=host_ifname, kind="veth", mtu=mtu,
-                peer={"ifname": container_ifname, "net_ns_fd": fd, "mtu": mtu},
-            )
+        try:  # one request: the pair, the peer in the namespace, the host end on the bridge and up
+            nl.new_link(_veth_request(host_ifname, container_ifname, fd, mtu, mac, bridge_link.index))
         except NetlinkError as exc:
             raise _netlink_error(
                 "create veth", f"{host_ifname} (peer {container_ifname} in {netns_path})", exc
             ) from exc
         finally:
             os.close(fd)
-        try:
-            index = _index(ipr, host_ifname)
-            ipr.link("set", index=index, master=bridge_index, state="up")
-        except NetlinkError as exc:
-            _delete_quietly(ipr, host_ifname)
-            raise _netlink_error(f"attach to bridge {bridge}", host_ifname, exc) from exc
     try:
-        run_in_netns(netns_path, _configure_peer, _Peer(container_ifname, address, gateway, mac, mtu))
+        run_in_netns(netns_path, _configure_peer, _Peer(container_ifname, address, gateway, mtu))
     except BaseException:
         disconnect(host_ifname)
         raise
     return container_ifname
 
 
+def _veth_request(host_ifname: str, peer_ifname: str, netns_fd: int, mtu: int, mac: str | None,
+                  master: int = 0) -> bytes:
+    """RTM_NEWLINK of a veth pair whose peer is born in the namespace ``netns_fd`` (with its
+    MAC), and whose host end is born up and enslaved to the bridge of index ``master``."""
+    peer_attrs: list[rtnl.Attr] = [(rtnl.IFLA_IFNAME, rtnl.name_attr(peer_ifname)),
+                                   (rtnl.IFLA_NET_NS_FD, rtnl.u32(netns_fd)), (rtnl.IFLA_MTU, rtnl.u32(mtu))]
+    if mac:
+        try:
+            raw = rtnl.mac_bytes(mac)
+        except ValueError:
+            raw = b""
+        if len(raw) != 6:
+            raise NetworkError(f"set address {mac} on {peer_ifname}: invalid MAC address")
+        peer_attrs.append((rtnl.IFLA_ADDRESS, raw))
+    peer = rtnl.ifinfo() + rtnl.pack_attrs(peer_attrs)
+    host: list[rtnl.Attr] = [
+        (rtnl.IFLA_IFNAME, rtnl.name_attr(host_ifname)), (rtnl.IFLA_MTU, rtnl.u32(mtu)),
+        (rtnl.IFLA_LINKINFO, [(rtnl.IFLA_INFO_KIND, b"veth"),
+                              (rtnl.IFLA_INFO_DATA, [(rtnl.VETH_INFO_PEER, peer)])]),
+    ]
+    if master:
+        host.append((rtnl.IFLA_MASTER, rtnl.u32(master)))
+    return rtnl.ifinfo(flags=rtnl.IFF_UP, change=rtnl.IFF_UP) + rtnl.pack_attrs(host)
+
+
 def _free_ifname() -> str:
-    with _iproute() as ipr:
-        names = {link.get_attr("IFLA_IFNAME") for link in ipr.get_links()}
+    with Rtnl() as nl:
+        names = {link.name for link in nl.links()}
     return next(f"eth{n}" for n in range(1000) if f"eth{n}" not in names)
 
 
 def _configure_peer(peer: _Peer) -> None:
-    from pyroute2 import NetlinkError
-
     step = "find"
-    with _iproute() as ipr:
+    with Rtnl() as nl:
         try:
-            index = _index(ipr, peer.ifname)
-            if index is None:
+            link = nl.link(peer.ifname)
+            if link is None:
                 raise NetworkError(f"configure {peer.ifname}: not found in the namespace")
-            if peer.mac:
-                step = f"set address {peer.mac} on"
-                ipr.link("set", index=index, address=peer.mac)
             step = f"add address {peer.address} to"
-            ipr.addr(
-                "add", index=index, address=str(peer.address.ip),
-                prefixlen=peer.address.network.prefixlen,
-                broadcast=str(peer.address.network.broadcast_address),
-            )
+            nl.add_address(link.index, peer.address.ip, peer.address.network.prefixlen,
+                           peer.address.network.broadcast_address)
             step = "bring up"
-            ipr.link("set", index=index, state="up")
+            nl.set_link(link.index, up=True)
             if peer.gateway is not None:
                 step = f"add default route via {peer.gateway} on"
                 try:
-                    ipr.route("add", dst="0.0.0.0/0", gateway=str(peer.gateway), oif=index)
+                    nl.add_default_route(link.index, peer.gateway)
                 except NetlinkError as exc:
-                    if exc.code != errno.EEXIST:  # another network already gives the route
+                    if exc.errno != errno.EEXIST:  # another network already gives the route
                         raise
         except NetlinkError as exc:
             raise _netlink_error(step, peer.ifname, exc) from exc
@@ -289,28 +251,25 @@ def _configure_peer(peer: _Peer) -> None:
 
 def disconnect(host_ifname: str) -> None:
     """Delete a veth pair by its host end; a missing one is not an error."""
-    with _iproute() as ipr:
-        _delete_quietly(ipr, host_ifname)
+    with Rtnl() as nl:
+        _delete_quietly(nl, host_ifname)
 
 
-def _delete_quietly(ipr: Any, ifname: str) -> None:
-    from pyroute2 import NetlinkError
-
-    index = _index(ipr, ifname)
-    if index is None:
+def _delete_quietly(nl: Rtnl, ifname: str) -> None:
+    link = nl.link(ifname)
+    if link is None:
         return
     try:
-        ipr.link("del", index=index)
+        nl.del_link(link.index)
     except NetlinkError as exc:
-        if exc.code != errno.ENODEV:
+        if exc.errno != errno.ENODEV:
             raise _netlink_error("delete", ifname, exc) from exc
 
 
 def list_links(prefix: str) -> list[str]:
     """Names of host interfaces starting with ``prefix``, sorted (for cleanup)."""
-    with _iproute() as ipr:
-        names = (link.get_attr("IFLA_IFNAME") for link in ipr.get_links())
-        return sorted(n for n in names if n and n.startswith(prefix))
+    with Rtnl() as nl:
+        return sorted(link.name for link in nl.links() if link.name.startswith(prefix))
 
 
 @dataclass(frozen=True)

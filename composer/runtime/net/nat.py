@@ -32,6 +32,7 @@ All functions block (a subprocess): call them from a worker thread.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -56,8 +57,9 @@ class TableSpec:
     outbound: bool = False  # masquerade the subnet to other interfaces (opt-in)
 
 
+@functools.lru_cache(maxsize=1)
 def available() -> bool:
-    """True when ``nft`` exists and the kernel accepts nf_tables commands."""
+    """True when ``nft`` exists and the kernel accepts nf_tables commands (asked once a process)."""
     if shutil.which("nft") is None:
         return False
     try:

@@ -157,10 +157,11 @@ def test_version_warning_and_alias_bomb(tmp_path: Path) -> None:
 def test_not_acted_on(tmp_path: Path) -> None:
     _write(
         tmp_path,
-        {"compose.yaml": "services:\n  web: {image: x, cap_add: [A], privileged: false, ports: ['80'], stdin_open: true}\n"
+        {"compose.yaml": "services:\n  web: {image: x, cap_add: [A], privileged: false, ports: ['80'], stdin_open: true,"
+                         " userns_mode: host}\n"
                          "  db: {image: y, sysctls: {a: 1}, storage_opt: {size: 1G}}\n"},
     )
-    assert not_acted_on(_load(tmp_path)) == ["services.db.storage_opt", "services.web.stdin_open"]
+    assert not_acted_on(_load(tmp_path)) == ["services.db.storage_opt", "services.web.userns_mode"]
     assert "image" in ACTED_ON
 
 
