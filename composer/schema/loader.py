@@ -31,6 +31,7 @@ from composer.schema.merge import merge_files
 from composer.schema.model import Project
 from composer.schema.names import resolve_project_name
 from composer.schema.options import ProjectOptions
+from composer.schema.structs import build_defaults
 
 OVERRIDE_FILENAMES = (
     "compose.override.yml",
@@ -52,6 +53,7 @@ def load_project(options: ProjectOptions) -> Project:
     loader = _FileLoader(options, environ)
     docs = [loader.load(path, project_dir, ()) for path in files]
     merged = merge_files(docs, strip=loader.tagged)
+    build_defaults(merged.get("services"), Context(project_dir, environ, options.resolve_paths))
     name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
     enabled = _profiles(options, environ)
     services, disabled = _apply_profiles(merged.get("services") or {}, enabled, options.services)
@@ -164,6 +166,7 @@ class _FileLoader:
             environ = {**extra, **self.environ}
         interpolator = Interpolator(environ)
         included = merge_files([self.load(p, base, chain, interpolator) for p in paths], self.tagged, self.raw)
+        build_defaults(included.get("services"), Context(base, environ, self.options.resolve_paths))
         self.warnings.extend(w for w in interpolator.warnings if w not in self.warnings)
         for section in ("services", "networks", "volumes", "secrets", "configs", "models"):
             for key, value in (included.get(section) or {}).items():

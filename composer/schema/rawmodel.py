@@ -33,6 +33,7 @@ def load_model(options: ProjectOptions) -> dict[str, Any]:
     from composer.schema.loader import _FileLoader, _project_dir, config_files, project_environment
     from composer.schema.merge import merge_files
     from composer.schema.names import resolve_project_name
+    from composer.schema.structs import build_defaults
 
     files = config_files(options)
     project_dir = _project_dir(options, files)
@@ -42,6 +43,7 @@ def load_model(options: ProjectOptions) -> dict[str, Any]:
         [loader.load(path, project_dir, ()) for path in files], strip=loader.tagged, raw=True
     )
     merged.pop("version", None)
+    build_defaults(merged.get("services"), Context(project_dir, environ, options.resolve_paths))
     name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
     merged["name"] = name
     uses_default = False
@@ -255,9 +257,8 @@ def _develop(raw: Any, canon: Any) -> Any:
 
 def _build(raw: Any, canon: Any) -> dict[str, Any]:
     out: dict[str, Any] = dict(raw) if isinstance(raw, dict) else {}
-    out["context"] = canon["context"]
-    if "dockerfile" not in out and "dockerfile_inline" not in out:
-        out["dockerfile"] = "Dockerfile"
+    if "context" in canon:  # else set once merged (``build_defaults``)
+        out["context"] = canon["context"]
     if "additional_contexts" in canon:
         out["additional_contexts"] = canon["additional_contexts"]
     for key in ("provenance", "sbom"):  # strings in compose-go: a YAML boolean is cast

@@ -77,7 +77,7 @@ def _resolve(path: str, ctx: Context) -> str:
 
 def build(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
     if isinstance(value, str):
-        return {"context": _resolve(value, ctx), "dockerfile": "Dockerfile"}
+        return {"context": _resolve(value, ctx)}
     spec = as_mapping(value, loc)
     check_keys(spec, loc, BUILD)
     out: dict[str, Any] = {}
@@ -122,10 +122,21 @@ def build(value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
             out[key] = as_str_list(raw, here)
     if out.get("dockerfile") and out.get("dockerfile_inline"):
         raise Unparsed(f"{loc}: dockerfile and dockerfile_inline are mutually exclusive")
-    out.setdefault("context", _resolve(".", ctx))
-    if "dockerfile_inline" not in out:
-        out.setdefault("dockerfile", "Dockerfile")
-    return out
+    return out  # defaults once the files are merged: ``build_defaults``
+
+
+def build_defaults(services: Any, ctx: Context) -> None:
+    """``context: .`` and ``dockerfile: Dockerfile`` where the merged files leave them unset.
+
+    After merging, as Docker: an override's ``build: {dockerfile: X}`` keeps the
+    context of the file it overrides.
+    """
+    for spec in (services or {}).values() if isinstance(services, dict) else ():
+        build = spec.get("build") if isinstance(spec, dict) else None
+        if isinstance(build, dict):
+            build.setdefault("context", _resolve(".", ctx))
+            if "dockerfile_inline" not in build:
+                build.setdefault("dockerfile", "Dockerfile")
 
 
 def _is_context_ref(value: str) -> bool:
