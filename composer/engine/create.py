@@ -121,8 +121,7 @@ def create(
                           f"container type network mode ({mode})")
     cid = secrets.token_hex(32)
     name = name or container_name(project, service, number)
-    cdir = paths.container_dir(cid)
-    cdir.mkdir(parents=True)
+    cdir = paths.container_dir(cid)  # made once the checks below pass: a refusal leaves nothing
     cfg = image.config
     hostname = service.hostname or cid[:12]
     user = process.resolve_user(
@@ -168,6 +167,7 @@ def create(
             "runtime": getattr(service, "runtime", None) or runtime or "builtin",
             "network_mode": attach.network_mode(service),
         }
+        cdir.mkdir(parents=True)
         state.save_container(paths, record, sync=sync)
 
     mounts += attach.network_files(cdir, hostname, nets, service)

@@ -363,3 +363,40 @@ volumes:
 EXT["merge-tags"] = Case(
     {"compose.yaml": _MERGE_BASE, "compose.override.yaml": _MERGE_OVERRIDE, "s1": "", "s2": ""}
 )
+
+# ``build`` defaults come after merging: an override's ``{dockerfile: X}`` keeps the base's context.
+EXT["build-merge"] = Case(
+    {
+        "compose.yaml": """\
+services:
+  base:
+    image: b
+    depends_on: [db]
+    links: [db]
+    volumes_from: [db]
+    network_mode: "service:db"
+    ports: ["80"]
+    volumes: [./v:/v]
+    build: ./ctx
+  web:
+    extends: base
+    ports: ["81"]
+    build: {dockerfile: Other}
+  db:
+    image: postgres
+  other:
+    extends: {file: sub/other.yaml, service: s}
+""",
+        "sub/other.yaml": "services:\n  s:\n    image: s\n    build: ../ctx\n    volumes: [./rel:/rel, ../up:/up]\n    env_file: s.env\n    labels: {from: sub}\n",
+        "sub/s.env": "S=1\n",
+        "ctx/Dockerfile": "FROM x\n",
+    }
+)
+EXT["build-merge-files"] = Case(
+    {
+        "a.yaml": "services:\n  a:\n    image: a\n    build: {context: ./ctx, dockerfile: Other}\n",
+        "b.yaml": "services:\n  a:\n    build: .\n  b:\n    image: b\n    build: {dockerfile: X}\n",
+        "ctx/Dockerfile": "FROM x\n",
+    },
+    args=("-f", "a.yaml", "-f", "b.yaml"),
+)
