@@ -32,7 +32,7 @@ Octal = Annotated[int, Fmt("octal")]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     # Fields ``render.py`` never prints (derived conveniences for the engine).
     RENDER_SKIP: ClassVar[frozenset[str]] = frozenset()
     extensions: dict[str, Any] = Field(default_factory=dict)  # x-*: printed last, in YAML only
