@@ -76,9 +76,9 @@ class GlobalOptions:
 
     def load_project(self, services: Sequence[str] = ()) -> Project:
         """The Compose model; naming ``services`` enables their profiles, as Docker Compose does."""
-        from composer.schema import load_project
+        from composer.schema.cache import load_project_cached
 
-        return load_project(self.options(services))
+        return load_project_cached(self.options(services), self.paths.state_root / "cache" / "projects")
 
     def _light(self, load: bool = True) -> tuple[str, list[str] | None]:
         """(project name, service names or None if no file) without the Compose model.

@@ -53,7 +53,9 @@ class UpOptions:
 
 
 def service_config(service: Service) -> dict[str, Any]:
-    return service.model_dump(mode="json", exclude=_NOT_IN_CONFIG)
+    from composer.schema.cache import json_dump  # model_dump without building the serializer
+
+    return json_dump(service, _NOT_IN_CONFIG)
 
 
 def replicas_of(service: Service) -> int:

@@ -25,17 +25,22 @@ Errors of the cache itself (unreadable, corrupted, foreign-owned) are misses;
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
+import math
 import os
 import pickle
 import sys
 import time
+from collections.abc import Collection
 from contextvars import ContextVar
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from pathlib import Path, PurePath
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 if TYPE_CHECKING:
+    from pydantic import BaseModel
+
     from composer.schema.model import Project
     from composer.schema.options import ProjectOptions
 
@@ -72,30 +77,34 @@ def enabled() -> bool:
 
 
 def load_project_cached(options: ProjectOptions, cache_dir: Path) -> Project:
-    """``load_project(options)``, from ``cache_dir`` when nothing it depends on changed."""
-    from composer.schema.loader import load_project
+    """``load_project(options)``, from ``cache_dir`` when nothing it depends on changed.
 
+    A hit imports neither the loader (yaml, the canonical rules) nor builds a pydantic schema.
+    """
     if not enabled():
-        return load_project(options)
+        return _load(options)
     try:
         key = cache_key(options)
     except Exception:  # the cache never fails a command
-        return load_project(options)
+        return _load(options)
     cached = _lookup(cache_dir / key)
     if cached is not None:
         return cached
     seen: dict[str, Signature] = {}
     token = _RECORDING.set(seen)
     try:
-        project = load_project(options)
+        project = _load(options)
     finally:
         _RECORDING.reset(token)
-    if key:
-        try:
-            _store(cache_dir, key, seen, project)
-        except Exception:  # read-only root, full disk, unpicklable value: just no entry
-            pass
+    with contextlib.suppress(Exception):  # read-only root, full disk, unpicklable value: no entry
+        _store(cache_dir, key, seen, project)
     return project
+
+
+def _load(options: ProjectOptions) -> Project:
+    from composer.schema.loader import load_project
+
+    return load_project(options)
 
 
 def cache_key(options: ProjectOptions) -> str:
@@ -141,18 +150,22 @@ def _lookup(entry: Path) -> Project | None:
     try:
         if not _trusted(entry.parent):
             return None
-        fh = open(entry, "rb")
+        with open(entry, "rb") as fh:
+            return _read_entry(fh, entry)
     except OSError:
         return None
-    with fh:
-        try:
-            header = pickle.load(fh)
-            if header[0] != FORMAT or not _fresh(header[1]):
-                return None
-            project: Project = pickle.load(fh)
-        except Exception:  # corrupted or from an incompatible version: drop it
-            _remove(entry)
+
+
+def _read_entry(fh: BinaryIO, entry: Path) -> Project | None:
+    """The header (format, records) first: a stale entry does not unpickle the project."""
+    try:
+        header = pickle.load(fh)
+        if header[0] != FORMAT or not _fresh(header[1]):
             return None
+        project: Project = pickle.load(fh)
+    except Exception:  # corrupted or from an incompatible version: drop it
+        _remove(entry)
+        return None
     return project
 
 
@@ -196,7 +209,59 @@ def prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
 
 
 def _remove(path: Path) -> None:
-    try:
+    with contextlib.suppress(OSError):
         path.unlink()
-    except OSError:
-        pass
+
+
+# ---- reading a cached project without building pydantic serializers ----------
+
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def json_dump(model: BaseModel, exclude: Collection[str] = ()) -> dict[str, Any]:
+    """``model.model_dump(mode="json", exclude=exclude)``, without building the model's serializer.
+
+    The first ``model_dump`` of a class builds its pydantic-core schema (~20 ms
+    for ``Service``), the cost the cache exists to avoid. Values of a type this
+    walk does not know fall back to ``model_dump``.
+    """
+    try:
+        return {name: _plain(getattr(model, name)) for name in _dumped(type(model)) if name not in exclude}
+    except TypeError:
+        return model.model_dump(mode="json", exclude=set(exclude))
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, _SCALARS):
+        if isinstance(value, float) and not math.isfinite(value):
+            raise TypeError("non-finite float")  # pydantic's rules for them apply
+        return value
+    if isinstance(value, dict):
+        return {_key(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, PurePath):
+        return str(value)
+    if hasattr(type(value), "model_fields") and hasattr(value, "__pydantic_fields_set__"):
+        return {name: _plain(getattr(value, name)) for name in _dumped(type(value))}
+    raise TypeError(type(value).__name__)
+
+
+_DUMPED: dict[type, tuple[str, ...]] = {}
+
+
+def _dumped(cls: type) -> tuple[str, ...]:
+    """The fields ``model_dump`` prints: all but ``Field(exclude=True)`` ones."""
+    names = _DUMPED.get(cls)
+    if names is None:
+        fields = getattr(cls, "model_fields", {})
+        if any(getattr(info, "exclude_if", None) is not None for info in fields.values()):
+            raise TypeError("exclude_if")
+        names = _DUMPED[cls] = tuple(name for name, info in fields.items() if info.exclude is not True)
+    return names
+
+
+def _key(key: Any) -> Any:
+    if isinstance(key, str):
+        return key
+    raise TypeError("non-string key")

@@ -50,6 +50,7 @@ class Context:
     base_dir: Path
     environ: Mapping[str, str]
     resolve_paths: bool = True
+    root: Path | None = None  # the project directory: ``--no-path-resolution`` rebases onto it
 
     @property
     def project_dir(self) -> Path:  # the name the first cut used
@@ -127,7 +128,7 @@ def _attribute(key: str, value: Any, loc: Loc, ctx: Context) -> Any:
     if value is None:
         return None
     if key == "volumes":
-        return canonical_volumes(value, loc, ctx.base_dir, ctx.environ, ctx.resolve_paths)
+        return canonical_volumes(value, loc, ctx.base_dir, ctx.environ, ctx.resolve_paths, ctx.root)
     if key == "env_file":
         return _env_files(value, loc, ctx)
     if key == "label_file":

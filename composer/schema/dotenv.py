@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from composer.errors import ConfigError, InterpolationError
+from composer.schema.cache import record
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\", "$": "$"}
@@ -30,6 +31,7 @@ def read_dotenv(
     where: str | None = None,
 ) -> dict[str, str]:
     """Read ``path``; a missing file is empty unless ``required``."""
+    record(path)
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

@@ -17,6 +17,7 @@ import yaml
 
 from composer.errors import ConfigError
 from composer.schema import yaml12
+from composer.schema.cache import record
 from composer.schema.tags import RESET, Override, Reset
 
 DEFAULT_FILENAMES = ("compose.yaml", "compose.yml", "docker-compose.yml", "docker-compose.yaml")
@@ -113,6 +114,7 @@ def find_compose_file(directory: Path) -> Path:
     """The first default compose file name present in ``directory``."""
     for name in DEFAULT_FILENAMES:
         candidate = directory / name
+        record(candidate)
         if candidate.is_file():
             return candidate
     raise ConfigError("no configuration file provided: not found")
@@ -127,6 +129,7 @@ def display_name(path: Path, working_dir: Path) -> str:
 
 
 def read_compose_text(path: Path, source: str) -> str:
+    record(path)
     try:
         return path.read_text(encoding="utf-8")
     except FileNotFoundError as exc:

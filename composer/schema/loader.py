@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from composer.errors import ConfigError, DependencyCycleError
+from composer.schema.cache import record
 from composer.schema.canonical import Context, canonical_file
 from composer.schema.checks import check_project
 from composer.schema.cycles import find_cycle
@@ -76,6 +77,7 @@ class _FileLoader:
 
     def __init__(self, options: ProjectOptions, environ: Mapping[str, str], raw: bool = False) -> None:
         self.options = options
+        self.root: Path | None = None  # the directory of the first file loaded: the project's
         self.raw = raw  # Docker's raw model (``config --no-interpolate``, see rawmodel.py)
         self.environ = environ
         self.interpolator = Interpolator(environ)
@@ -112,7 +114,8 @@ class _FileLoader:
         self.tagged = self.tagged or tagged
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
-        ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths)
+        self.root = self.root or base_dir
+        ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths, self.root)
         doc = self.canonical(raw, loc, ctx)
         if doc.pop("version", False):
             warning = f"{source}: {VERSION_WARNING}"
@@ -142,7 +145,7 @@ class _FileLoader:
         self.tagged = self.tagged or tagged
         if self.options.interpolate:
             raw = interpolator.tree(raw, loc)
-        return self.canonical(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths))
+        return self.canonical(raw, loc, Context(base_dir, interpolator.environ, self.options.resolve_paths, self.root))
 
     def canonical(self, raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
         if self.raw:
@@ -211,6 +214,8 @@ def config_files(options: ProjectOptions) -> list[Path]:
             if directory.parent == directory:
                 raise
             directory = directory.parent
+    for n in OVERRIDE_FILENAMES:
+        record(found.parent / n)
     overrides = [found.parent / n for n in OVERRIDE_FILENAMES if (found.parent / n).is_file()]
     return [found, *overrides[:1]]
 

@@ -179,7 +179,9 @@ def canonical_volumes(
     project_dir: Path,
     environ: Mapping[str, str],
     resolve: bool = True,
+    root: Path | None = None,
 ) -> list[dict[str, Any]]:
+    """``root``: with ``resolve`` false, relative sources of a file elsewhere are rebased onto it."""
     result: list[dict[str, Any]] = []
     for i, item in enumerate(as_list(value, loc)):
         here = loc.item(i)
@@ -191,6 +193,8 @@ def canonical_volumes(
             raise ConfigError(f"{here} must be a string or a mapping")
         if mount["type"] == "bind" and resolve:
             mount["source"] = resolve_host_path(mount["source"], here, project_dir, environ)
+        elif mount["type"] == "bind" and root is not None:
+            mount["source"] = rebase(mount["source"], project_dir, root)
         result.append(mount)
     return result
 
@@ -322,6 +326,13 @@ def _volume(kind: str, source: str | None, target: str, loc: Loc) -> dict[str, A
         "tmpfs_mode": None,
         "volume_nocopy": False,
     }
+
+
+def rebase(path: str, base_dir: Path, root: Path) -> str:
+    """A relative path of a file in ``base_dir`` as seen from ``root`` (``--no-path-resolution``)."""
+    if base_dir == root or path.startswith(("/", "~")) or "://" in path:
+        return path
+    return os.path.normpath(os.path.join(os.path.relpath(base_dir, root), path))
 
 
 def resolve_host_path(

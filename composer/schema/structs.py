@@ -64,8 +64,12 @@ WATCH_ACTIONS = ("rebuild", "sync", "restart", "sync+restart", "sync+exec")
 
 
 def _resolve(path: str, ctx: Context) -> str:
-    if not ctx.resolve_paths or "://" in path or path.startswith("git@"):
+    if "://" in path or path.startswith("git@"):
         return path
+    if not ctx.resolve_paths:
+        from composer.schema.mounts import rebase
+
+        return rebase(path, ctx.base_dir, ctx.root) if ctx.root is not None else path
     if path == "~" or path.startswith("~/"):
         home = ctx.environ.get("HOME", "")
         return home + path[1:] if home else path

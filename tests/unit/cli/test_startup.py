@@ -98,7 +98,8 @@ def test_model_loads_without_the_pydantic_plugin_search(tmp_path: Path) -> None:
     (tmp_path / "compose.yaml").write_text("services:\n  web:\n    image: busybox\n")
     code = ("import sys; from composer.cli.entry import skip_pydantic_plugins; skip_pydantic_plugins()\n"
             "from pathlib import Path; from composer.cli.context import GlobalOptions\n"
-            f"p = GlobalOptions(files=[Path({str(tmp_path / 'compose.yaml')!r})]).load_project()\n"
+            f"p = GlobalOptions(files=[Path({str(tmp_path / 'compose.yaml')!r})], root=Path({str(tmp_path / 'root')!r}))"
+            ".load_project()\n"
             "print(sorted(p.services), 'importlib.metadata' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout == "['web'] False\n"
