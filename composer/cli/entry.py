@@ -184,7 +184,41 @@ def main() -> None:
         pass
     from composer.cli.main import main as full_main
 
-    full_main()
+    try:
+        full_main()
+    except SystemExit as exc:
+        _exit_now(exc.code)
+    _exit_now(0)
+
+
+def _exit_now(code: object) -> None:
+    """Exit as ``sys.exit(code)`` would, without the interpreter's teardown.
+
+    Freeing the full CLI's heap (typer, pydantic, the project) module by module
+    costs 0.15-0.3 s of CPU after ``up -d`` has done its work: atexit handlers
+    run and stdio is flushed, then ``os._exit``. With other threads still
+    running, the normal exit (which waits for them) is kept.
+    """
+    import threading
+
+    if threading.active_count() > 1:
+        sys.exit(code)  # type: ignore[arg-type]
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    import atexit
+
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            status = status or 120  # as the interpreter does when stdout cannot be flushed
+    os._exit(status & 0xFF)
 
 
 def _run_fast(command: "Callable[[dict[str, list[str]], list[str]], int]", opts: dict[str, list[str]],

@@ -238,13 +238,16 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         except BaseExceptionGroup as group:
             raise first_error(group) from None
         finally:
+            import sys as _s, time as _t; _t0=_t.perf_counter()
             await anyio.to_thread.run_sync(state.flush, paths)
+            print(f"TRACE flush {_t.perf_counter()-_t0:.3f}", file=_s.stderr)
         if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
             await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
         monitor_client.notify(paths, project.name)
         all_recs = [r for n in names for r in results.get(n, [])]
         if not opts.no_start:
             await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)
+    print(f"TRACE end {_t.perf_counter()-_t0:.3f}", file=_s.stderr)
     return all_recs
 
 

@@ -194,3 +194,21 @@ def test_models_listing(name: str, tmp_path: Path, reference: Path) -> None:
     directory = materialize(tmp_path, name, case)
     ref = reference_config(reference, directory, case.env, case.args, "json", "--models")
     assert composer_listing(directory, case.env, case.args, "--models").splitlines() == sorted(ref.stdout.splitlines())
+
+
+@pytest.mark.parametrize("name", ["stack-include-extends", "include", "extends", "build-merge", "volumes-short-options"])
+def test_no_path_resolution(name: str, tmp_path: Path, reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--no-path-resolution``: paths as written, those of other files rebased onto the project directory."""
+    import dataclasses
+
+    from composer.schema import load_project
+    from composer.schema.render import render
+    from tests.schema.harness import _options
+
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, "yaml", "--no-path-resolution")
+    assert ref.returncode == 0, ref.stderr
+    monkeypatch.chdir(directory)  # env files stay relative: read from the working directory, as Docker
+    options = dataclasses.replace(_options(directory, case.env, case.args), resolve_paths=False)
+    assert render(load_project(options), "yaml") == ref.stdout
