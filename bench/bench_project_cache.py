@@ -1,6 +1,6 @@
 """The project cache (composer/schema/cache.py): four commands with it off and on.
 
-In a fresh composer root (busybox imported, no registry), times as the CLI,
+With a snapshot of the package, in a fresh composer root (busybox imported, no registry), times as the CLI,
 N samples each, cache off (``COMPOSER_NO_PROJECT_CACHE=1``) and on taken in
 turn so both see the same load:
 
@@ -58,7 +58,10 @@ def main() -> int:
     work = Path(tempfile.mkdtemp(prefix="composer-bench-cache-proj-"))
     (work / "compose.yaml").write_text(COMPOSE)
     tag = f"benchcache{os.getpid()}"
-    env = {**os.environ, "COMPOSER_ROOT": str(root), "COMPOSER_OFFLINE": "1", "QUICKSTART_PORT": str(free_port())}
+    # a snapshot of the package: an edit of composer/schema during the run would make every entry stale
+    shutil.copytree(REPO / "composer", work / "src" / "composer", ignore=shutil.ignore_patterns("__pycache__"))
+    env = {**os.environ, "COMPOSER_ROOT": str(root), "COMPOSER_OFFLINE": "1", "QUICKSTART_PORT": str(free_port()),
+           "PYTHONPATH": str(work / "src")}
     env.pop("COMPOSER_NO_PROJECT_CACHE", None)
     composer = [sys.executable, "-m", "composer"]
     quickstart, build = REPO / "samples" / "quickstart", REPO / "samples" / "build"
@@ -69,7 +72,7 @@ def main() -> int:
                                "svc", "true"], work),
         "up -d, no change (quickstart)": ([*composer, "-p", f"{tag}qs", "up", "-d"], quickstart),
     }
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(REPO / "composer")], check=True)
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(work / "src" / "composer")], check=True)
     subprocess.run(["bash", str(REPO / "scripts" / "make-busybox-image.sh")], env=env, check=True,
                    capture_output=True)
     off = {**env, "COMPOSER_NO_PROJECT_CACHE": "1"}

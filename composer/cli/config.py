@@ -28,6 +28,7 @@ def config(
     list_profiles: Annotated[bool, typer.Option("--profiles", help="Print the profile names, one per line.")] = False,
     list_models: Annotated[bool, typer.Option("--models", help="Print the model names, one per line.")] = False,
     variables: Annotated[bool, typer.Option("--variables", help="Print model variables and default values.")] = False,
+    environment: Annotated[bool, typer.Option("--environment", help="Print environment used for interpolation.")] = False,
     hash_: Annotated[Optional[str], typer.Option("--hash", help='Print the service config hash, one per line ("*" for all).')] = None,  # noqa: UP045
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only validate the configuration, don't print anything.")] = False,
     no_interpolate: Annotated[bool, typer.Option("--no-interpolate", help="Don't interpolate environment variables.")] = False,
@@ -71,11 +72,24 @@ def config(
     if quiet:
         return
     text = _listing(project, list_services, list_volumes, list_networks, list_images, list_profiles, hash_, list_models)
+    if text is None and environment:
+        text = environment_text(project, options.working_dir)
     if text is None:
         from composer.schema.render import render  # not for --quiet: ~10 ms
 
-        text = render(project, format_ or "yaml", prune=not no_normalize)
+        written = None
+        if no_normalize:  # the merged files before normalisation
+            from composer.schema.rawmodel import load_model
+
+            written = load_model(options, normalize=False)
+        text = render(project, format_ or "yaml", written=written)
     _write(text, output)
+
+
+def environment_text(project: Project, working_dir: Path) -> str:
+    """``config --environment``: the interpolation environment, sorted ``KEY=VALUE`` lines (as Docker)."""
+    env = {"PWD": str(working_dir), **project.environment, "COMPOSE_PROJECT_NAME": project.name}
+    return "".join(f"{k}={v}\n" for k, v in sorted(env.items()))
 
 
 def _write(text: str, output: Path | None) -> None:

@@ -135,38 +135,40 @@ def create(
     for vol in named + anonymous:
         volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
 
+    # everything but the addresses is worked out before taking the host-wide IPAM lock:
+    # ``up`` creates its containers side by side, and they queue on it
+    record: dict[str, Any] = {
+        "id": cid,
+        "name": name,
+        "project": project.name,
+        "service": service.name,
+        "number": number,
+        "created": now_rfc3339(),
+        "image": images.image_name(project, service),
+        "image_id": image.id,
+        "layers": [str(p) for p in image.layers],
+        "command": args,
+        "hostname": hostname,
+        "labels": {**labels_for(project, service, number, image, config_hash),
+                   **({"com.docker.compose.oneoff": "True"} if oneoff else {}), **(extra_labels or {})},
+        "oneoff": oneoff,
+        "networks": {},  # (below, under the lock)
+        "ports": [p.model_dump() for p in service.ports],
+        "healthcheck": _healthcheck(service, image),
+        "stop_signal": service.stop_signal or cfg.stop_signal,
+        "stop_grace_period": service.stop_grace_period if service.stop_grace_period is not None else 10.0,
+        "restart": service.restart or "no",
+        "restart_policy": _restart_policy(service),
+        "volumes": named,
+        "anonymous_volumes": anonymous,
+        "anonymous_volume_targets": _anon_targets(service, anonymous),
+        "config": config or {},
+        "depends_on": {k: v.condition for k, v in service.depends_on.items()},
+        "runtime": getattr(service, "runtime", None) or runtime or "builtin",
+        "network_mode": attach.network_mode(service),
+    }
     with networks.ipam_lock(paths):
-        nets = attach.plan_attachments(paths, project, service)
-        record: dict[str, Any] = {
-            "id": cid,
-            "name": name,
-            "project": project.name,
-            "service": service.name,
-            "number": number,
-            "created": now_rfc3339(),
-            "image": images.image_name(project, service),
-            "image_id": image.id,
-            "layers": [str(p) for p in image.layers],
-            "command": args,
-            "hostname": hostname,
-            "labels": {**labels_for(project, service, number, image, config_hash),
-                       **({"com.docker.compose.oneoff": "True"} if oneoff else {}), **(extra_labels or {})},
-            "oneoff": oneoff,
-            "networks": nets,
-            "ports": [p.model_dump() for p in service.ports],
-            "healthcheck": _healthcheck(service, image),
-            "stop_signal": service.stop_signal or cfg.stop_signal,
-            "stop_grace_period": service.stop_grace_period if service.stop_grace_period is not None else 10.0,
-            "restart": service.restart or "no",
-            "restart_policy": _restart_policy(service),
-            "volumes": named,
-            "anonymous_volumes": anonymous,
-            "anonymous_volume_targets": _anon_targets(service, anonymous),
-            "config": config or {},
-            "depends_on": {k: v.condition for k, v in service.depends_on.items()},
-            "runtime": getattr(service, "runtime", None) or runtime or "builtin",
-            "network_mode": attach.network_mode(service),
-        }
+        nets = record["networks"] = attach.plan_attachments(paths, project, service)
         cdir.mkdir(parents=True)
         state.save_container(paths, record, sync=sync)
 

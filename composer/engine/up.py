@@ -124,6 +124,7 @@ class _Monitor:
     def wait(self) -> None:
         with self.lock:
             if not self.ready:
+                _warm_up()
                 pid = monitor_client.wait_started(self.paths, self.project, self.proc)
                 monitor_client.wait_dns(self.paths, self.project, pid, self.gateways)
                 self.ready = True
@@ -238,17 +239,29 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         except BaseExceptionGroup as group:
             raise first_error(group) from None
         finally:
-            import sys as _s, time as _t; _t0=_t.perf_counter()
             await anyio.to_thread.run_sync(state.flush, paths)
-            print(f"TRACE flush {_t.perf_counter()-_t0:.3f}", file=_s.stderr)
         if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
             await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
         monitor_client.notify(paths, project.name)
         all_recs = [r for n in names for r in results.get(n, [])]
         if not opts.no_start:
             await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)
-    print(f"TRACE end {_t.perf_counter()-_t0:.3f}", file=_s.stderr)
     return all_recs
+
+
+def _warm_up() -> None:
+    """Import what the runtime's start needs (forkshim and the shim, ~50 ms) and read the cgroup layout.
+
+    Called by the first start while it waits for the monitor (a process of its
+    own, on the other core): otherwise the first starts pay it at once, all of
+    them queued on the import lock.
+    """
+    import contextlib
+
+    with contextlib.suppress(Exception):  # the starts import and report it themselves
+        from composer.runtime import cgroups, forkshim  # noqa: F401
+
+        cgroups.hierarchies()
 
 
 def _report_orphans(paths: Paths, project: Project, the_plan: Plan, opts: UpOptions,

@@ -120,3 +120,15 @@ def _conflicts(name: str, spec: dict[str, Any]) -> None:
     reserved = spec.get("mem_reservation")
     if reservations is not None and reserved is not None and reserved != reservations.get("memory"):
         _fail("mem_reservation", f"{where}: can't set distinct values on 'mem_reservation' and 'deploy.resources.reservations.memory': {_INVALID}")
+
+
+def legacy_external(raw: Any) -> list[str]:
+    """Docker's warnings for ``external: {name: x}`` in one file."""
+    warnings: list[str] = []
+    for section in ("volumes", "networks", "secrets", "configs"):
+        entries = raw.get(section) if isinstance(raw, dict) else None
+        for key, spec in (entries or {}).items() if isinstance(entries, dict) else ():
+            external = spec.get("external") if isinstance(spec, dict) else None
+            if isinstance(external, dict) and "name" in external:
+                warnings.append(f"{section}.{key}: external.name is deprecated. Please set name and external: true")
+    return warnings

@@ -156,10 +156,25 @@ def go_extensions(mapping: dict[str, Any], listed: bool = False) -> dict[str, An
     ext = {k: v for k, v in mapping.items() if k.startswith("x-")}
     if not ext:
         return mapping
-    text = "map[" + " ".join(f"{k}:{_go_text(v)}" for k, v in sorted(ext.items())) + "]"
+    text = GoExtensions.of(ext)
     out = {k: v for k, v in mapping.items() if not k.startswith("x-")}
     out["#extensions"] = [text] if listed else text
     return out
+
+
+class GoExtensions(str):
+    """An ``#extensions`` text that remembers its keys, so two files' entries merge (``merge.py``)."""
+
+    entries: dict[str, Any]
+
+    @classmethod
+    def of(cls, entries: dict[str, Any]) -> GoExtensions:
+        text = cls("map[" + " ".join(f"{k}:{_go_text(v)}" for k, v in sorted(entries.items())) + "]")
+        text.entries = entries
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:  # pickled (the project cache) as a plain string
+        return (str, (str(self),))
 
 
 def _go_text(value: Any) -> str:

@@ -15,7 +15,7 @@ from typing import Any
 from composer.errors import ConfigError, DependencyCycleError
 from composer.schema.cache import record
 from composer.schema.canonical import Context, canonical_file
-from composer.schema.checks import check_project
+from composer.schema.checks import check_project, legacy_external
 from composer.schema.cycles import find_cycle
 from composer.schema.dotenv import read_dotenv
 from composer.schema.extends import resolve_extends
@@ -121,6 +121,7 @@ class _FileLoader:
             warning = f"{source}: {VERSION_WARNING}"
             if warning not in self.warnings:
                 self.warnings.append(warning)
+        self.warnings.extend(w for w in legacy_external(raw) if w not in self.warnings)
         if not chain:
             self.sources.append((loc, {n: set(s) for n, s in (raw.get("services") or {}).items() if isinstance(s, dict)}))
         for include in doc.pop("include", []):

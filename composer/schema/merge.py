@@ -14,6 +14,7 @@ from collections.abc import Callable
 from fnmatch import fnmatchcase
 from typing import Any
 
+from composer.schema.coerce import GoExtensions
 from composer.schema.tags import Override, Reset, strip_tags
 
 Key = Callable[[Any], Any]
@@ -93,15 +94,19 @@ def merge(base: Any, override: Any, path: str, raw: bool = False) -> Any:
     if isinstance(override, Reset):
         return override
     if raw and _matches(path, TO_SEQUENCE) and not isinstance(base, Reset):
-        return _to_sequence(base, override)
+        return _to_sequence(base, override, unique=not _matches(path, APPENDED))
     if isinstance(base, dict) and isinstance(override, dict):
         if _matches(path, MAPPINGS_REPLACED) or _logging_replaced(base, override, path):
             return override
+        if _matches(path, TO_SEQUENCE):  # merged as KEY=VALUE lists: ``x-*`` keys are plain keys
+            base, override = _expanded(base), _expanded(override)
         result = dict(base)
         for key, value in override.items():
             sub = f"{path}.{key}" if path else key
             if isinstance(value, Reset):
                 result.pop(key, None)
+            elif key == "#extensions" and isinstance(value, GoExtensions) and isinstance(base.get(key), GoExtensions):
+                result[key] = GoExtensions.of({**base[key].entries, **value.entries})  # Docker merges the keys
             elif key in base:
                 result[key] = merge(base[key], value, sub, raw)
             else:
@@ -114,6 +119,16 @@ def merge(base: Any, override: Any, path: str, raw: bool = False) -> Any:
         assert callable(rule)
         return _append_unique(base, override, rule)
     return override
+
+
+def _expanded(mapping: dict[str, Any]) -> dict[str, Any]:
+    """A string map with its ``#extensions`` entry back as its ``x-*`` keys."""
+    ext = mapping.get("#extensions")
+    if not isinstance(ext, GoExtensions):
+        return mapping
+    out = {k: v for k, v in mapping.items() if k != "#extensions"}
+    out.update({k: None if v is None else str(v) for k, v in ext.entries.items()})
+    return out
 
 
 # compose-go's mergeToSequence: both sides as KEY=VALUE lists, the later value of a key wins
@@ -129,6 +144,10 @@ TO_SEQUENCE = (
     "networks.*.labels",
     "volumes.*.labels",
 )
+
+
+# Docker's raw model appends these lists: a key of both files is listed twice (``KEY=a``, ``KEY=b``)
+APPENDED = ("volumes.*.labels",)
 
 
 def _sequence(value: Any) -> list[Any]:
@@ -151,7 +170,7 @@ def _go_text(value: Any) -> str:
     return str(value)
 
 
-def _to_sequence(base: Any, override: Any) -> list[Any]:
+def _to_sequence(base: Any, override: Any, unique: bool = True) -> list[Any]:
     result: list[Any] = []
     index: dict[str, int] = {}
     reset = (
@@ -163,7 +182,7 @@ def _to_sequence(base: Any, override: Any) -> list[Any]:
         key = str(entry).split("=", 1)[0]
         if key in reset:
             continue
-        if key in index:
+        if key in index and unique:
             result[index[key]] = entry
         else:
             index[key] = len(result)

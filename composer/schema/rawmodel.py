@@ -27,8 +27,8 @@ from composer.schema.tags import Override, Reset
 _RESOURCES = ("networks", "volumes", "secrets", "configs", "models")
 
 
-def load_model(options: ProjectOptions) -> dict[str, Any]:
-    """The merged, normalised raw model of the project's files."""
+def load_model(options: ProjectOptions, normalize: bool = True) -> dict[str, Any]:
+    """The merged, normalised raw model of the project's files (``normalize`` False: as written)."""
     from composer.schema.finish import _implicit_dependencies
     from composer.schema.loader import _FileLoader, _project_dir, config_files, project_environment
     from composer.schema.merge import merge_files
@@ -38,11 +38,13 @@ def load_model(options: ProjectOptions) -> dict[str, Any]:
     files = config_files(options)
     project_dir = _project_dir(options, files)
     environ = project_environment(options, project_dir)
-    loader = _FileLoader(options, environ, raw=True)
+    loader = _FileLoader(options, environ, raw=True) if normalize else _written_loader(options, environ)
     merged = merge_files(
         [loader.load(path, project_dir, ()) for path in files], strip=loader.tagged, raw=True
     )
     merged.pop("version", None)
+    if not normalize:
+        return merged
     build_defaults(merged.get("services"), Context(project_dir, environ, options.resolve_paths))
     name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
     merged["name"] = name
@@ -64,6 +66,30 @@ def load_model(options: ProjectOptions) -> dict[str, Any]:
             if isinstance(spec, dict) and "name" not in spec:
                 spec["name"] = key if spec.get("external") else f"{name}_{key}"
     return merged
+
+
+def _written_loader(options: ProjectOptions, environ: Any) -> Any:
+    """A raw loader keeping the spellings compose-go's normalisation changes (``--no-normalize``)."""
+    from composer.schema.loader import _FileLoader
+
+    class WrittenLoader(_FileLoader):
+        def canonical(self, raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
+            doc = super().canonical(raw, loc, ctx)
+            for name, spec in (raw.get("services") or {}).items():
+                out = (doc.get("services") or {}).get(name)
+                if isinstance(spec, dict) and isinstance(out, dict):
+                    _keep_written(spec, out)
+            return doc
+
+    return WrittenLoader(options, environ, raw=True)
+
+
+def _keep_written(spec: dict[str, Any], out: dict[str, Any]) -> None:
+    if "pull_policy" in spec:
+        out["pull_policy"] = spec["pull_policy"]
+    build = spec.get("build")
+    if isinstance(build, dict) and "args" in build and isinstance(out.get("build"), dict):
+        out["build"]["args"] = build["args"]
 
 
 def docker_file(raw: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any]:
@@ -116,6 +142,7 @@ def _checked(name: str, spec: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
             except Unparsed as exc:
                 value = _without(value, exc.path, loc.child(str(key)).path)
                 if value is None:
+                    out.update(_half_filled(name, str(key), spec[key], loc, ctx))
                     break
                 continue
             except ConfigError:
@@ -123,6 +150,32 @@ def _checked(name: str, spec: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
                     raise
             break
     return out
+
+
+_BROKEN_DEVICE = {"permissions": "rwm", "source": "", "target": ""}  # compose-go's zero mapping
+
+
+def _half_filled(name: str, key: str, value: Any, loc: Loc, ctx: Context) -> dict[str, Any]:
+    """Docker's long form of an attribute it could not decode whole: broken items half filled.
+
+    A device string that does not parse is an empty mapping; a watch rule
+    without ``target`` keeps its other fields. Else the attribute stays as written.
+    """
+    if key == "devices" and isinstance(value, list):
+        broken = {key: [_BROKEN_DEVICE]}
+        return {key: [(_canonical_or(name, {key: [item]}, loc, ctx) or broken)[key][0] for item in value]}
+    watch = value.get("watch") if key == "develop" and isinstance(value, dict) else None
+    if isinstance(watch, list):
+        rules = [{"target": "/", **r} if isinstance(r, dict) else r for r in watch]  # ``_develop`` keeps the rest
+        return _canonical_or(name, {key: {**value, "watch": rules}}, loc, ctx) or {}
+    return {}
+
+
+def _canonical_or(name: str, spec: dict[str, Any], loc: Loc, ctx: Context) -> dict[str, Any] | None:
+    try:
+        return canonical_service(name, spec, loc, ctx)
+    except ConfigError:
+        return None
 
 
 def _without(value: Any, path: str, prefix: str) -> Any:

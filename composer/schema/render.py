@@ -319,12 +319,20 @@ def _resource(r: _Renderer, kind: str, obj: BaseModel) -> dict[str, Any]:
     return r.fields(obj, skip)
 
 
-def render(project: Project, fmt: str = "yaml", prune: bool = True) -> str:
+def render(
+    project: Project, fmt: str = "yaml", prune: bool = True, written: dict[str, Any] | None = None
+) -> str:
     """``config --format json|yaml`` text (JSON without a trailing newline, as Docker).
 
-    ``--no-interpolate`` prints Docker's raw model instead: ``rawmodel.py``.
+    ``written`` (the merged files before normalisation) makes it ``--no-normalize``'s
+    text: ``unnormalized.py``. ``--no-interpolate`` prints Docker's raw model instead:
+    ``rawmodel.py``.
     """
     document = to_document(project, fmt == "json", prune)
+    if written is not None:
+        from composer.schema.unnormalized import as_written
+
+        document = as_written(document, written)
     if fmt == "json":
         return go_json(document, indent=2)
     from composer.schema.yamlout import dump_yaml

@@ -173,6 +173,41 @@ volumes: {data: {}}
 """
 
 
+_SMAP_BASE = """\
+services:
+  web:
+    image: x
+    environment: {A: "1", x-a: one, x-c: c1}
+    labels: {l: "1", x-l: a}
+    logging: {driver: json-file, options: {max-size: 1m, x-o: a}}
+    build:
+      context: .
+      args: {V: "1", x-arg: a}
+networks:
+  n:
+    driver_opts: {o: "1", x-d: a}
+volumes:
+  vol:
+    labels: {a: "1", b: "1", x-vl: a}
+"""
+_SMAP_OVERRIDE = """\
+services:
+  web:
+    environment: {B: "2", x-b: two, x-c: c2}
+    labels: {x-m: b}
+    logging: {options: {x-p: b}}
+    build:
+      args: {x-arg2: b}
+    networks: [n]
+    volumes: ["vol:/v"]
+networks:
+  n:
+    driver_opts: {x-e: b}
+volumes:
+  vol:
+    labels: {a: "2", x-vl: b, x-vm: c}
+"""
+
 EXT: dict[str, Case] = {
     "ext-deep": Case({"compose.yaml": _EXT_DEEP, "s": "", "c": ""}),
     "ext-merge": Case(
@@ -218,10 +253,29 @@ services:
         }
     ),
     "volumes-short-options": Case({"compose.yaml": _SHORT_VOLUMES}),
+    # ``x-*`` keys of string maps in two files: merged as plain keys (KEY=VALUE lists) or into one ``#extensions``
+    "ext-string-maps-merge": Case({"compose.yaml": _SMAP_BASE, "compose.override.yaml": _SMAP_OVERRIDE}),
 }
 
 # Docker refuses these in ``config`` and prints them with ``--no-interpolate``.
 RAW_ONLY: dict[str, Case] = {
+    # Docker's long form of an attribute it cannot decode whole: a broken device is an empty mapping,
+    # a watch rule without ``target`` keeps its resolved path
+    "raw-half-filled": Case(
+        {
+            "compose.yaml": """\
+services:
+  web:
+    image: x
+    devices: ["/dev/a:/dev/b:rwm:extra", /dev/c, "/dev/d:/dev/e"]
+    develop:
+      watch:
+        - {path: ./src, action: sync, ignore: [a]}
+        - {path: ./b, action: rebuild}
+        - {path: ./c, action: sync+restart, target: /c}
+"""
+        }
+    ),
     "raw-unparsed-values": Case(
         {
             "compose.yaml": """\

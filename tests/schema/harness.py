@@ -42,6 +42,14 @@ def composer_config(directory: Path, env: dict[str, str], args: tuple[str, ...],
     return render(load_project(_options(directory, env, args)), fmt)
 
 
+def composer_unnormalized(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
+    """``config --no-normalize``: the project without what normalisation added."""
+    from composer.schema.rawmodel import load_model
+
+    options = _options(directory, env, args)
+    return render(load_project(options), fmt, written=load_model(options, normalize=False))
+
+
 def composer_raw(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
     """``config --no-interpolate``: Docker's raw model."""
     import dataclasses
@@ -81,6 +89,13 @@ def composer_error(directory: Path, env: dict[str, str]) -> str | None:
     return None
 
 
+def reference_environ(directory: Path, env: dict[str, str]) -> dict[str, str]:
+    """The environment the reference binary runs with."""
+    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", **env}
+    full_env["DOCKER_CONFIG"] = str(directory / ".docker-config")
+    return full_env
+
+
 def reference_config(
     binary: Path,
     directory: Path,
@@ -90,12 +105,10 @@ def reference_config(
     *extra: str,
 ) -> subprocess.CompletedProcess[str]:
     """The binary's ``config`` (``fmt`` None: no ``--format``, the table of ``--variables``)."""
-    full_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": "/nonexistent", **env}
-    full_env["DOCKER_CONFIG"] = str(directory / ".docker-config")
     return subprocess.run(
         [str(binary), *args, "config", *(("--format", fmt) if fmt else ()), *extra],
         cwd=directory,
-        env=full_env,
+        env=reference_environ(directory, env),
         capture_output=True,
         text=True,
         timeout=60,

@@ -28,6 +28,7 @@ from tests.schema.harness import (
     composer_error,
     composer_listing,
     composer_raw,
+    composer_unnormalized,
     composer_variables,
     reference_config,
 )
@@ -156,6 +157,20 @@ def test_no_interpolate(name: str, fmt: str, tmp_path: Path, reference: Path) ->
     assert composer_raw(directory, case.env, case.args, fmt) == ref.stdout
 
 
+@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize("fmt", ["json", "yaml"])
+def test_no_normalize(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
+    """``config --no-normalize``: no default network, resource names, ``dockerfile`` or implicit dependencies."""
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, fmt, "--no-normalize")
+    if ref.returncode:  # a service naming ``default`` without declaring it
+        with pytest.raises(ComposerError):
+            composer_unnormalized(directory, case.env, case.args, fmt)
+        return
+    assert composer_unnormalized(directory, case.env, case.args, fmt) == ref.stdout
+
+
 @pytest.mark.parametrize("name", sorted(RAW_ONLY))
 @pytest.mark.parametrize("fmt", ["json", "yaml"])
 def test_raw_only(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
@@ -168,6 +183,39 @@ def test_raw_only(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
     ref = reference_config(reference, directory, case.env, case.args, fmt, "--no-interpolate")
     assert ref.returncode == 0, ref.stderr
     assert composer_raw(directory, case.env, case.args, fmt) == ref.stdout
+
+
+@pytest.mark.parametrize("name", ["dotenv", "env-file-option", "project-name", "compose-env-files", "stack-traefik"])
+def test_environment(name: str, tmp_path: Path, reference: Path) -> None:
+    """``config --environment``: the interpolation environment as Docker prints it."""
+    import dataclasses
+
+    from composer.cli.config import environment_text
+    from composer.schema import load_project
+    from tests.schema.harness import _options, reference_environ
+
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, None, "--environment")
+    assert ref.returncode == 0, ref.stderr
+    options = dataclasses.replace(_options(directory, case.env, case.args), environ=reference_environ(directory, case.env))
+    assert environment_text(load_project(options), directory) == ref.stdout
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_deprecation_warnings(name: str, tmp_path: Path, reference: Path) -> None:
+    """Docker's ``external.name is deprecated`` warnings (it repeats them; composer prints each once)."""
+    import re
+
+    from composer.schema import load_project
+    from tests.schema.harness import _options
+
+    case = CASES[name]
+    directory = materialize(tmp_path, name, case)
+    ref = reference_config(reference, directory, case.env, case.args, "json")
+    theirs = {m for m in re.findall(r'msg="([^"]*)"', ref.stderr) if "deprecated" in m}
+    mine = {w for w in load_project(_options(directory, case.env, case.args)).warnings if "deprecated" in w}
+    assert mine == theirs
 
 
 VARIABLE_CASES = ["stack-traefik", "stack-gitlab", "raw-variables", "variables"]
