@@ -62,7 +62,7 @@ def config(
                                or list_profiles or hash_ or quiet):  # fmt: skip
         from composer.schema.rawmodel import load_model, render_model
 
-        _write(render_model(load_model(options), format_ or "yaml"), output)
+        _write(render_model(load_model(options, normalize=not no_normalize), format_ or "yaml"), output)
         return
     project = load_project(options)
     if services:

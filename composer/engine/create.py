@@ -77,6 +77,8 @@ def _mounts(paths: Paths, project: Project, service: Service, cid: str,
     named: list[str] = []
     anonymous: list[str] = []
     for vol in service.volumes:
+        if not vol.target.startswith("/"):  # accepted by ``config``, as Docker's (a Windows-style short syntax)
+            raise ConfigError(f'service "{service.name}": mount target "{vol.target}" must be an absolute path')
         if vol.type == "bind":
             src = Path(vol.source or "")
             if not src.exists():

@@ -314,8 +314,7 @@ def _apply_options(mount: dict[str, Any], section: str, sub: dict[str, Any], loc
 
 
 def _volume(kind: str, source: str | None, target: str, loc: Loc) -> dict[str, Any]:
-    if not target.startswith("/") and not (len(target) > 1 and target[1] == ":"):
-        raise ConfigError(f'{loc}: mount target "{target}" must be an absolute path')
+    """A relative target is kept (``a:/x:rprivate`` mounts the Windows path ``a:/x`` at ``rprivate``), as Docker's."""
     return {
         "type": kind,
         "source": source,

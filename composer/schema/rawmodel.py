@@ -33,7 +33,7 @@ def load_model(options: ProjectOptions, normalize: bool = True) -> dict[str, Any
     from composer.schema.loader import _FileLoader, _project_dir, config_files, project_environment
     from composer.schema.merge import merge_files
     from composer.schema.names import resolve_project_name
-    from composer.schema.structs import build_defaults
+    from composer.schema.structs import _resolve, build_defaults
 
     files = config_files(options)
     project_dir = _project_dir(options, files)
@@ -43,19 +43,23 @@ def load_model(options: ProjectOptions, normalize: bool = True) -> dict[str, Any
         [loader.load(path, project_dir, ()) for path in files], strip=loader.tagged, raw=True
     )
     merged.pop("version", None)
-    if not normalize:
-        return merged
-    build_defaults(merged.get("services"), Context(project_dir, environ, options.resolve_paths))
-    name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
-    merged["name"] = name
-    uses_default = False
+    ctx = Context(project_dir, environ, options.resolve_paths)
     for spec in (merged.get("services") or {}).values():
-        _implicit_dependencies(spec)
         if isinstance(spec.get("env_file"), list):  # one entry per path, the later in place
             by_path = {e["path"]: e for e in spec["env_file"]}
             spec["env_file"] = [
                 by_path.pop(e["path"]) for e in spec["env_file"] if e["path"] in by_path
             ]
+        if not normalize and isinstance(spec.get("build"), dict):
+            spec["build"].setdefault("context", _resolve(".", ctx))
+    if not normalize:
+        return merged
+    build_defaults(merged.get("services"), ctx)
+    name = resolve_project_name(options.project_name, environ, merged.get("name"), project_dir)
+    merged["name"] = name
+    uses_default = False
+    for spec in (merged.get("services") or {}).values():
+        _implicit_dependencies(spec)
         if "networks" not in spec and not spec.get("network_mode") and not spec.get("provider"):
             spec["networks"] = {"default": None}
         uses_default = uses_default or "default" in (spec.get("networks") or {})
@@ -79,6 +83,11 @@ def _written_loader(options: ProjectOptions, environ: Any) -> Any:
                 out = (doc.get("services") or {}).get(name)
                 if isinstance(spec, dict) and isinstance(out, dict):
                     _keep_written(spec, out)
+            for section in _RESOURCES:  # ``data:`` stays null
+                entries = raw.get(section)
+                for key, spec in entries.items() if isinstance(entries, dict) else ():
+                    if spec is None and key in (doc.get(section) or {}):
+                        doc[section][key] = None
             return doc
 
     return WrittenLoader(options, environ, raw=True)

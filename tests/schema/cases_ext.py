@@ -254,6 +254,20 @@ services:
     ),
     "volumes-short-options": Case({"compose.yaml": _SHORT_VOLUMES}),
     # ``x-*`` keys of string maps in two files: merged as plain keys (KEY=VALUE lists) or into one ``#extensions``
+    # relative targets: ``a:/x`` is a Windows drive path (the source), ``rprivate`` the target
+    "relative-targets": Case(
+        {
+            "compose.yaml": """\
+services:
+  web:
+    image: x
+    volumes: ["a:/x:rprivate", "b:/y", "c:/z:ro", "./d:/w:rw", "data:rel", {type: bind, source: ./e, target: rel2}]
+    tmpfs: [rel3]
+volumes:
+  data: {}
+"""
+        }
+    ),
     "ext-string-maps-merge": Case({"compose.yaml": _SMAP_BASE, "compose.override.yaml": _SMAP_OVERRIDE}),
 }
 

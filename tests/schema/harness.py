@@ -50,14 +50,16 @@ def composer_unnormalized(directory: Path, env: dict[str, str], args: tuple[str,
     return render(load_project(options), fmt, written=load_model(options, normalize=False))
 
 
-def composer_raw(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str) -> str:
-    """``config --no-interpolate``: Docker's raw model."""
+def composer_raw(
+    directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str, normalize: bool = True
+) -> str:
+    """``config --no-interpolate [--no-normalize]``: Docker's raw model."""
     import dataclasses
 
     from composer.schema.rawmodel import load_model, render_model
 
     options = dataclasses.replace(_options(directory, env, args), interpolate=False)
-    return render_model(load_model(options), fmt)
+    return render_model(load_model(options, normalize), fmt)
 
 
 def composer_variables(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str | None) -> str:

@@ -169,6 +169,12 @@ def test_no_normalize(name: str, fmt: str, tmp_path: Path, reference: Path) -> N
             composer_unnormalized(directory, case.env, case.args, fmt)
         return
     assert composer_unnormalized(directory, case.env, case.args, fmt) == ref.stdout
+    ref = reference_config(reference, directory, case.env, case.args, fmt, "--no-normalize", "--no-interpolate")
+    if ref.returncode:  # JSON of +Inf
+        with pytest.raises(ComposerError):
+            composer_raw(directory, case.env, case.args, fmt, normalize=False)
+        return
+    assert composer_raw(directory, case.env, case.args, fmt, normalize=False) == ref.stdout
 
 
 @pytest.mark.parametrize("name", sorted(RAW_ONLY))

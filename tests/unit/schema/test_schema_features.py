@@ -218,3 +218,30 @@ def test_config_no_interpolate_and_hash_errors(tmp_path: Path) -> None:
     assert _config(tmp_path, "--no-interpolate", "--format", "json").output.startswith('{\n  "name": "demo"')
     refused = _config(tmp_path, "--hash", "web")
     assert refused.exit_code != 0
+
+
+def test_config_environment_and_no_normalize(tmp_path: Path) -> None:
+    _write(
+        tmp_path,
+        {
+            "compose.yaml": """\
+                name: demo
+                services:
+                  web: {image: nginx, links: [db], volumes: [data:/d]}
+                  db: {image: postgres, build: {context: .}}
+                volumes: {data: {external: {name: old}}}
+            """,
+            ".env": "FOO=bar\n",
+        },
+    )
+    env = _config(tmp_path, "--environment")
+    assert env.exit_code == 0
+    assert "FOO=bar\n" in env.output and "COMPOSE_PROJECT_NAME=demo\n" in env.output
+    lines = [line for line in env.output.splitlines() if "=" in line and not line.startswith("WARN")]
+    assert lines == sorted(lines)
+    plain = _config(tmp_path, "--no-normalize")
+    assert plain.exit_code == 0
+    for added in ("demo_default", "dockerfile", "depends_on", "networks:"):
+        assert added not in plain.output
+    assert "external.name is deprecated" in _config(tmp_path).output  # the runner mixes stderr in
+    assert "name: demo" in _config(tmp_path, "--no-normalize", "--no-interpolate").output
