@@ -172,6 +172,13 @@ def skip_pydantic_plugins() -> None:
 
 
 def main() -> None:
+    try:
+        _main()
+    except BrokenPipeError:  # `composer ps | head`: the reader left; end quietly as a Go CLI does on SIGPIPE
+        os._exit(141)
+
+
+def _main() -> None:
     argv = sys.argv[1:]
     skip_pydantic_plugins()
     try:

@@ -7,7 +7,9 @@ transforms take their long form (``ports``, ``volumes``, ``depends_on``,
 ``env_file``, ``build``...), files and ``include``/``extends`` are merged with
 the same rules (maps of several files become ``KEY=VALUE`` lists), nothing is
 dropped for profiles or disuse, and the project is normalised (default
-network, resource names, implicit dependencies, absolute paths).
+network, resource names, implicit dependencies, absolute paths) unless
+``normalize`` is false (``--no-normalize``: the merged files as written,
+also what ``unnormalized.py`` filters the rendered project with).
 
 Each file is still checked by ``canonical_file``; its canonical values are
 the source of the transformed attributes.
