@@ -62,7 +62,11 @@ def config(
                                or list_profiles or hash_ or quiet):  # fmt: skip
         from composer.schema.rawmodel import load_model, render_model
 
-        _write(render_model(load_model(options, normalize=not no_normalize), format_ or "yaml"), output)
+        warnings: list[str] = []
+        model = load_model(options, normalize=not no_normalize, warnings=warnings)
+        for warning in warnings:
+            typer.echo(f"WARN[0000] {warning}", err=True)
+        _write(render_model(model, format_ or "yaml"), output)
         return
     project = load_project(options)
     if services:

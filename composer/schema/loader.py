@@ -118,7 +118,7 @@ class _FileLoader:
         ctx = Context(base_dir, interpolator.environ, self.options.resolve_paths, self.root)
         doc = self.canonical(raw, loc, ctx)
         if doc.pop("version", False):
-            warning = f"{source}: {VERSION_WARNING}"
+            warning = f"{path}: {VERSION_WARNING}"  # Docker names the file by its absolute path
             if warning not in self.warnings:
                 self.warnings.append(warning)
         self.warnings.extend(w for w in legacy_external(raw) if w not in self.warnings)

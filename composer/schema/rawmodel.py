@@ -29,8 +29,13 @@ from composer.schema.tags import Override, Reset
 _RESOURCES = ("networks", "volumes", "secrets", "configs", "models")
 
 
-def load_model(options: ProjectOptions, normalize: bool = True) -> dict[str, Any]:
-    """The merged, normalised raw model of the project's files (``normalize`` False: as written)."""
+def load_model(
+    options: ProjectOptions, normalize: bool = True, warnings: list[str] | None = None
+) -> dict[str, Any]:
+    """The merged, normalised raw model of the project's files (``normalize`` False: as written).
+
+    The loader's warnings (obsolete ``version``, ``external.name``) are added to ``warnings``.
+    """
     from composer.schema.finish import _implicit_dependencies
     from composer.schema.loader import _FileLoader, _project_dir, config_files, project_environment
     from composer.schema.merge import merge_files
@@ -44,6 +49,8 @@ def load_model(options: ProjectOptions, normalize: bool = True) -> dict[str, Any
     merged = merge_files(
         [loader.load(path, project_dir, ()) for path in files], strip=loader.tagged, raw=True
     )
+    if warnings is not None:
+        warnings.extend(loader.warnings)
     merged.pop("version", None)
     ctx = Context(project_dir, environ, options.resolve_paths)
     for spec in (merged.get("services") or {}).values():

@@ -262,10 +262,10 @@ def test_profiles(load: Load) -> None:
     assert list(load(text, {"COMPOSE_PROFILES": "debug"}).services) == ["web", "dbg"]
 
 
-def test_version_warning(load: Load) -> None:
+def test_version_warning(load: Load, tmp_path: Path) -> None:
     project = load("version: '3.8'\nservices:\n  web:\n    image: a\n")
     assert project.warnings == (
-        "compose.yaml: the attribute `version` is obsolete, it will be ignored, "
+        f"{tmp_path / 'proj' / 'compose.yaml'}: the attribute `version` is obsolete, it will be ignored, "
         "please remove it to avoid potential confusion",
     )
 
