@@ -184,7 +184,11 @@ def main() -> None:
         if wrap:
             print(f"(crun figures exclude the unshare+sh wrapper, median {statistics.median(wrap) * 1000:.1f} ms)")
     finally:
-        subprocess.run(["umount", "-R", str(tmp)], capture_output=True)
+        # Every mount under tmp (the state tmpfs, a leftover rootfs), deepest first: tmp itself is no mount point.
+        with open("/proc/self/mounts") as fh:
+            points = [line.split()[1] for line in fh if line.split()[1].startswith(f"{tmp}/")]
+        for point in sorted(points, key=len, reverse=True):
+            subprocess.run(["umount", "-l", point], capture_output=True)
         shutil.rmtree(tmp, ignore_errors=True)
 
 
