@@ -136,3 +136,47 @@ def wait_for(predicate: Callable[[], T], timeout: float = 10.0, interval: float 
         if time.monotonic() >= deadline:
             raise AssertionError(f"{what} not met within {timeout:g}s (last: {value!r})")
         time.sleep(interval)
+
+
+#: (wait for these bytes in the output, then do this with the pty's master)
+PtyStep = tuple[bytes, Callable[[int], None]]
+
+
+def on_a_terminal(root: Path, args: list[str] | tuple[str, ...], steps: list[PtyStep] | tuple[PtyStep, ...] = (),
+                  before_exec: Callable[[], object] | None = None, timeout: float = 60) -> tuple[int, str]:
+    """Run the CLI on a new pseudo-terminal, doing ``steps`` as their cue shows up: (exit code, output).
+
+    ``before_exec`` runs in the child, on the terminal, just before the CLI starts. Bounded by ``timeout``:
+    the CLI is killed (by its pid) when it has not finished by then.
+    """
+    import pty
+    import select
+
+    env = {**os.environ, "COMPOSER_ROOT": str(root)}
+    pid, fd = pty.fork()
+    if pid == 0:  # pragma: no cover - the child
+        if before_exec is not None:
+            before_exec()
+        os.execvpe(sys.executable, [sys.executable, "-m", "composer", *args], env)
+    out = b""
+    todo = list(steps)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if todo and todo[0][0] in out:
+                todo.pop(0)[1](fd)
+            if not select.select([fd], [], [], 0.2)[0]:
+                continue
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:  # EIO: the terminal's last user has gone
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        if time.monotonic() >= deadline:
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(fd)
+    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")

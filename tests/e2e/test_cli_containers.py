@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import on_a_terminal
+
 pytestmark = pytest.mark.root
 
 TRAP = "trap 'exit 0' TERM; "
@@ -37,34 +39,11 @@ def _until(check, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def
 def _on_a_terminal(root: Path, *args: str) -> tuple[str, int, str]:
     """Run the CLI with a pseudo-terminal as its stdio: (its tty name, exit code, output)."""
     import os
-    import pty
-    import select
-    import sys
 
-    env = {**os.environ, "COMPOSER_ROOT": str(root)}
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        os.write(1, (os.ttyname(0) + "\n").encode())
-        os.execvpe(sys.executable, [sys.executable, "-m", "composer", *args], env)
-    out = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            if select.select([fd], [], [], 1)[0]:
-                try:
-                    chunk = os.read(fd, 4096)
-                except OSError:  # EIO: the terminal's last user has gone
-                    break
-                if not chunk:
-                    break
-                out += chunk
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    ours, _, rest = out.decode().replace("\r\n", "\n").partition("\n")
-    return ours, os.waitstatus_to_exitcode(status), rest.strip()
+    code, out = on_a_terminal(root, list(args), before_exec=lambda: os.write(1, (os.ttyname(0) + "\n").encode()))
+    ours, _, rest = out.partition("\n")
+    return ours, code, rest.strip()
+
 
 
 def test_exec_flags_and_exit_codes(run, composer_root: Path, tmp_path: Path, project_name: str) -> None:

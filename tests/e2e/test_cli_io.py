@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import pty
-import select
 import socket
 import struct
 import subprocess
@@ -21,12 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import PtyStep, on_a_terminal
+
 pytestmark = pytest.mark.root
 
 TRAP = "trap 'exit 0' TERM; "
 LONG = f'["sh", "-c", "{TRAP}sleep 1000 & wait"]'
 #: (wait for these bytes in the output, then do this with the pty's master)
-Step = tuple[bytes, Callable[[int], None]]
+Step = PtyStep
 
 
 def _write(tmp_path: Path, text: str) -> list[str]:
@@ -55,33 +55,7 @@ def _type(data: bytes) -> Callable[[int], None]:
 def _on_a_terminal(root: Path, args: Sequence[str], steps: Sequence[Step] = (), size: tuple[int, int] = (24, 80),
                    timeout: float = 60) -> tuple[int, str]:
     """Run the CLI on a new pty of ``size``, doing ``steps`` as their cue shows up: (exit code, output)."""
-    env = {**os.environ, "COMPOSER_ROOT": str(root)}
-    pid, fd = pty.fork()
-    if pid == 0:  # pragma: no cover - the child
-        _resize(*size)(0)
-        os.execvpe(sys.executable, [sys.executable, "-m", "composer", *args], env)
-    out = b""
-    todo = list(steps)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            if todo and todo[0][0] in out:
-                todo.pop(0)[1](fd)
-            if not select.select([fd], [], [], 0.2)[0]:
-                continue
-            try:
-                chunk = os.read(fd, 4096)
-            except OSError:  # EIO: the terminal's last user has gone
-                break
-            if not chunk:
-                break
-            out += chunk
-    finally:
-        if time.monotonic() >= deadline:
-            os.kill(pid, 9)
-        _, status = os.waitpid(pid, 0)
-        os.close(fd)
-    return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+    return on_a_terminal(root, list(args), list(steps), before_exec=lambda: _resize(*size)(0), timeout=timeout)
 
 
 def _composer(root: Path, *args: str, stdin: bytes | None = None, timeout: float = 60) -> subprocess.CompletedProcess[bytes]:
