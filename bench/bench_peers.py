@@ -91,11 +91,11 @@ class Tool:
 
 
 def stack(n: int, image: str) -> str:
-    lines = ["services:"]
-    for i in range(n):
-        lines += [f"  s{i:03d}:", f"    image: {image}", "    pull_policy: never",
-                  "    command: [\"sh\", \"-c\", \"trap 'exit 0' TERM; sleep 100000 & wait\"]"]
-    return "\n".join(lines) + "\n"
+    """The same generated stack as bench_stack.py's."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_stack import stack as generated
+
+    return generated(n, image)
 
 
 def timed(cmd: list[str], env: dict[str, str], cwd: Path) -> float:
