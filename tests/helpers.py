@@ -14,7 +14,10 @@ import tarfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
+
+if TYPE_CHECKING:
+    from ipaddress import IPv4Network
 
 T = TypeVar("T")
 
@@ -180,3 +183,18 @@ def on_a_terminal(root: Path, args: list[str] | tuple[str, ...], steps: list[Pty
         _, status = os.waitpid(pid, 0)
         os.close(fd)
     return os.waitstatus_to_exitcode(status), out.decode(errors="replace").replace("\r\n", "\n")
+
+
+def free_subnet() -> IPv4Network:
+    """A /24 in 10.150-250.x.0 that overlaps no network on this host (bounded tries)."""
+    import random
+    from ipaddress import IPv4Network
+
+    from composer.runtime.net import ipam
+
+    used = ipam.host_networks()
+    for _ in range(200):
+        net = IPv4Network(f"10.{random.randint(150, 250)}.{random.randint(0, 255)}.0/24")
+        if not any(net.overlaps(u) for u in used):
+            return net
+    raise AssertionError("no free subnet")

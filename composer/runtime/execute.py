@@ -131,12 +131,7 @@ def exec_interactive(
     if tty:
         return _exec_tty(target)
     joiner, pid_r, sync_r = _spawn(target, (0, 1, 2))
-    _, status = os.waitpid(joiner, 0)
-    os.close(pid_r)
-    _, error = init.parse_sync(_read_available(sync_r))
-    if error is not None:
-        raise process.ExecError(error[1], error[0])
-    return _exit_code(status)
+    return _finish(joiner, pid_r, sync_r)
 
 
 def _exec_tty(target: _Target) -> int:
@@ -154,6 +149,12 @@ def _exec_tty(target: _Target) -> int:
             console.relay(master, master, master)
         finally:
             os.close(master)
+    return _finish(joiner, pid_r, sync_r)
+
+
+
+def _finish(joiner: int, pid_r: int, sync_r: int) -> int:
+    """Wait for the joiner; its exit code, or the start error the program's side reported."""
     _, status = os.waitpid(joiner, 0)
     os.close(pid_r)
     _, error = init.parse_sync(_read_available(sync_r))

@@ -28,6 +28,7 @@ from typing import Any
 
 import pytest
 
+from tests import helpers
 from tests.helpers import wait_for
 
 pytestmark = pytest.mark.root
@@ -59,14 +60,7 @@ def _engine_and_tables(composer_root: Path) -> Iterator[None]:
 
 
 def _free_subnet() -> IPv4Network:
-    from composer.runtime.net import ipam
-
-    used = ipam.host_networks()
-    for _ in range(200):
-        net = IPv4Network(f"10.{random.randint(150, 250)}.{random.randint(0, 255)}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise AssertionError("no free subnet")
+    return helpers.free_subnet()
 
 
 def _free_port(proto: int = socket.SOCK_STREAM) -> int:

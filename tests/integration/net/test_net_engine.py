@@ -19,6 +19,7 @@ from composer.engine import networks, state
 from composer.engine.state import Paths
 from composer.errors import ConfigError, NetworkError
 from composer.runtime.net import links, nat
+from tests import helpers
 
 pytestmark = pytest.mark.root
 
@@ -106,16 +107,7 @@ def test_tables_of_vanished_networks_are_reclaimed(paths: Paths) -> None:
 
 
 def _free_subnet() -> IPv4Network:
-    import random
-
-    from composer.runtime.net import ipam
-
-    used = ipam.host_networks()
-    for _ in range(200):
-        net = IPv4Network(f"10.{random.randint(150, 250)}.{random.randint(0, 255)}.0/24")
-        if not any(net.overlaps(u) for u in used):
-            return net
-    raise AssertionError("no free subnet")
+    return helpers.free_subnet()
 
 
 def rec_tag() -> str:
