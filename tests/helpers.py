@@ -83,16 +83,19 @@ def cleanup_root(root: Path) -> None:
     """Remove everything a test left under ``root``: processes, mounts, bridges, files."""
     run_root = root / "run"
     # processes recorded under this root: container inits, shims, monitors
+    groups: list[Path] = []
     for state_file in (run_root / "runtime").glob("*/state.json"):
         with contextlib.suppress(Exception):
             st = json.loads(state_file.read_text())
             for key in ("pid", "shim_pid", "shimPid"):
                 if isinstance(st.get(key), int) and st[key] > 1:
                     _kill(st[key])
+            groups += [Path(g) for g in (st.get("cgroup") or {}).values() if str(g).startswith("/sys/fs/cgroup/")]
     for pid_file in (run_root / "monitor").glob("*.pid"):
         with contextlib.suppress(Exception):
             _kill(int(pid_file.read_text()))
     time.sleep(0.05)
+    _remove_cgroups(groups)
     # mounts under the root, deepest first
     prefix = str(root.resolve())
     with open("/proc/self/mounts") as fh:
@@ -113,6 +116,28 @@ def cleanup_root(root: Path) -> None:
             if name.startswith(f"composer_{tag}_"):
                 subprocess.run(["nft", "delete", "table", "ip", name], capture_output=True, check=False)
     shutil.rmtree(root, ignore_errors=True)
+
+
+def _remove_cgroups(groups: list[Path], timeout: float = 2.0) -> None:
+    """rmdir the containers' cgroups (their processes were just killed: EBUSY until they are gone)."""
+    deadline = time.monotonic() + timeout
+    for group in groups:
+        while group.is_dir():
+            for pid in _group_pids(group):
+                _kill(pid)
+            try:
+                group.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(0.01)
+
+
+def _group_pids(group: Path) -> list[int]:
+    try:
+        return [int(line) for line in (group / "cgroup.procs").read_text().split()]
+    except (OSError, ValueError):
+        return []
 
 
 def mounts_under(root: Path) -> list[str]:

@@ -74,11 +74,15 @@ class GlobalOptions:
             services=tuple(services),
         )
 
-    def load_project(self, services: Sequence[str] = ()) -> Project:
-        """The Compose model; naming ``services`` enables their profiles, as Docker Compose does."""
+    def load_project(self, services: Sequence[str] = (), lite: bool = True) -> Project:
+        """The Compose model; naming ``services`` enables their profiles, as Docker Compose does.
+
+        From the project cache it is made of records (``schema/lite.py``, no pydantic);
+        ``lite=False`` gives the pydantic models (for their field metadata).
+        """
         from composer.schema.cache import load_project_cached
 
-        return load_project_cached(self.options(services), self.paths.state_root / "cache" / "projects")
+        return load_project_cached(self.options(services), self.paths.state_root / "cache" / "projects", lite=lite)
 
     def _light(self, load: bool = True) -> tuple[str, list[str] | None]:
         """(project name, service names or None if no file) without the Compose model.

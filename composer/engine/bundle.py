@@ -13,7 +13,8 @@ into a spec: capabilities (``cap_add``, ``cap_drop``, ``privileged``),
 ``domainname``, ``pid``/``ipc``/``uts``: host, and the cgroup limits
 (``mem_limit``, ``memswap_limit``, ``mem_reservation``, ``cpus``,
 ``cpu_shares``, ``cpu_quota``, ``cpu_period``, ``cpuset``, ``pids_limit``
-and their ``deploy.resources.limits`` forms).
+and their ``deploy.resources.limits`` forms), ``annotations`` and
+``cgroup_parent``.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def tmpfs_mount(target: str, size: int | None = None, mode: int | None = None) -
 def container_spec(
     *,
     service: Service,
+    container_id: str | None = None,
     image: Image,
     args: Sequence[str],
     env: Sequence[str],
@@ -81,9 +83,13 @@ def container_spec(
     spec["process"]["user"] = {"uid": user.uid, "gid": user.gid, **({"additionalGids": gids} if gids else {})}
     spec["root"] = {"path": "rootfs", "readonly": bool(service.read_only)}
     spec["mounts"] = list(spec.get("mounts", [])) + list(mounts)
-    spec["annotations"] = dict(annotations)
+    spec["annotations"] = {**service.annotations, **annotations}  # the service's ``annotations``; ours win
     if netns_path is None:  # network_mode: host
         spec["linux"]["namespaces"] = [ns for ns in spec["linux"]["namespaces"] if ns.get("type") != "network"]
+    if service.cgroup_parent and container_id:
+        # as dockerd with the cgroupfs driver: <parent>/<id>, absolute from the hierarchy's root,
+        # or relative, below the shim's own group as the default composer/<id> is
+        spec["linux"]["cgroupsPath"] = f"{service.cgroup_parent.rstrip('/')}/{container_id}"
     _security(spec, service)
     _shm_size(spec, service)
     _namespaces(spec, service)
@@ -290,6 +296,14 @@ def _resources(service: Service) -> dict[str, Any]:
     reservation = service.mem_reservation or (reservations.memory if reservations else None)
     if reservation:
         memory["reservation"] = reservation
+    # OCI's fields, for the runtime to write to cgroup v1 (memory.swappiness, memory.oom_control)
+    if service.mem_swappiness is not None and service.mem_swappiness != -1:
+        if not 0 <= service.mem_swappiness <= 100:
+            raise ConfigError(f"service {service.name!r}: invalid value: {service.mem_swappiness}, "
+                              "valid memory swappiness range is 0-100")
+        memory["swappiness"] = service.mem_swappiness
+    if service.oom_kill_disable:
+        memory["disableOOMKiller"] = True
     cpu: dict[str, Any] = {}
     cpus = service.cpus or (limits.cpus if limits else None)
     if service.cpu_period:

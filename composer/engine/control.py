@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from composer.engine import containers, monitor_client, state
+from composer.engine import containers, hooks, monitor_client, state
 from composer.engine.state import Paths
 from composer.errors import ComposerError, ConfigError, ContainerNotFoundError, RuntimeFailure
 
@@ -59,8 +59,9 @@ def restart(paths: Paths, project: str, services: Sequence[str], *, timeout: flo
             monitor_client.ensure_monitor(paths, project)
         for rec in engine._by_dependency(chosen):
             report("Container", rec["name"], "Restarting")
-            containers.stop(paths, rec, timeout)
+            engine.stop_one(paths, rec, timeout, report)  # its pre_stop hooks, then the stop
             containers.start(paths, rec)
+            hooks.run(paths, rec, hooks.POST_START, report)
             report("Container", rec["name"], "Started")
         monitor_client.notify(paths, project)
     return [r["name"] for r in chosen]

@@ -13,7 +13,7 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from composer.engine import attach, bundle, images, networks, process, state
+from composer.engine import attach, bundle, filemounts, hooks, images, networks, process, state
 from composer.engine.containers import COMPOSE_VERSION, now_rfc3339
 from composer.engine.state import Paths
 from composer.errors import ConfigError
@@ -134,6 +134,9 @@ def create(
         raise ConfigError(f"service {service.name!r} has no command: the image sets no CMD and the service none")
     env = process.environment(cfg.env, service.environment, {"HOSTNAME": hostname, "HOME": user.home})
     mounts, named, anonymous = _mounts(paths, project, service, cid, reuse_anonymous or {})
+    files = filemounts.plan_files(project, service)  # checked before anything is made
+    if service.volumes_from:
+        mounts += filemounts.volumes_from(paths, project, service, {m["destination"] for m in mounts})
     for vol in named + anonymous:
         volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
 
@@ -168,6 +171,7 @@ def create(
         "depends_on": {k: v.condition for k, v in service.depends_on.items()},
         "runtime": getattr(service, "runtime", None) or runtime or "builtin",
         "network_mode": attach.network_mode(service),
+        **({"hooks": hooks.record_hooks(service)} if service.post_start or service.pre_stop else {}),
     }
     with networks.ipam_lock(paths):
         nets = record["networks"] = attach.plan_attachments(paths, project, service)
@@ -175,8 +179,10 @@ def create(
         state.save_container(paths, record, sync=sync)
 
     mounts += attach.network_files(cdir, hostname, nets, service)
+    if files:
+        mounts += filemounts.write_files(cdir, files)
     spec = bundle.container_spec(
-        service=service, image=image,
+        service=service, image=image, container_id=cid,
         args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
         hostname=hostname, netns_path=attach.netns_path(paths, project, service, cid), mounts=mounts,
         annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name,

@@ -13,7 +13,7 @@ import signal
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from composer.engine import containers, monitor_client, networks, state, volumes
+from composer.engine import containers, hooks, monitor_client, networks, state, volumes
 from composer.engine.state import Paths
 from composer.errors import ComposerError
 
@@ -43,6 +43,7 @@ def start(paths: Paths, project_name: str, services: Sequence[str], report: Repo
             if not containers.is_running(paths, rec["id"]):
                 report("Container", rec["name"], "Starting")
                 containers.start(paths, rec)
+                hooks.run(paths, rec, hooks.POST_START, report)
                 report("Container", rec["name"], "Started")
         monitor_client.notify(paths, project_name)
 
@@ -98,10 +99,18 @@ def _stop_records(paths: Paths, recs: list[dict[str, Any]], timeout: float | Non
             running = [r for r in level if containers.is_running(paths, r["id"])]
             for r in running:
                 report("Container", r["name"], "Stopping")
-            list(pool.map(lambda r: containers.stop(paths, r, timeout, veths=r["id"] not in leave_veths),
+            list(pool.map(lambda r: stop_one(paths, r, timeout, report, veths=r["id"] not in leave_veths),
                           level))
             for r in running:
                 report("Container", r["name"], "Stopped")
+
+
+def stop_one(paths: Paths, rec: dict[str, Any], timeout: float | None, report: Reporter = _quiet, *,
+             veths: bool = True) -> int | None:
+    """Stop one container, its ``pre_stop`` hooks first; a failing hook leaves it running, as Docker Compose."""
+    if rec.get("hooks", {}).get(hooks.PRE_STOP) and containers.is_running(paths, rec["id"]):
+        hooks.run(paths, rec, hooks.PRE_STOP, report)
+    return containers.stop(paths, rec, timeout, veths=veths)
 
 
 def kill(paths: Paths, project_name: str, services: Sequence[str], sig: int = signal.SIGKILL) -> None:

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 
 from composer.errors import DependencyCycleError, ServiceNotFoundError
 from composer.schema.cycles import find_cycle as _find_cycle
-from composer.schema.model import Project
 
 if TYPE_CHECKING:
     import networkx as nx  # costly to import (~0.3 s): only dependency_graph() loads it
+
+    # pydantic: a project-cache hit gives records of the same shape (schema/lite.py)
+    from composer.schema.model import Project
 
 
 def implied_dependencies(service: Any) -> list[str]:

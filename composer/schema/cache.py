@@ -18,6 +18,11 @@ models' core schemas: ~0.3 s of every command that needs the Compose model.
   changing; its sha256 is kept too and compared on every hit (git's "racily
   clean" entries).
 
+* The entry keeps the project's "lite" form (``lite.py``: plain frozen
+  records, no pydantic) with each service's config hash, so a hit imports
+  neither pydantic nor the model; ``lite=False`` asks for the pydantic models
+  (``lite.real``), for code that reads the models' field metadata.
+
 Errors of the cache itself (unreadable, corrupted, foreign-owned) are misses;
 ``COMPOSER_NO_PROJECT_CACHE=1`` turns it off. Warnings travel inside the
 ``Project`` (``warnings``), so commands print them on a hit as well.
@@ -38,13 +43,15 @@ from contextvars import ContextVar
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from composer.schema import lite
+
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
     from composer.schema.model import Project
     from composer.schema.options import ProjectOptions
 
-FORMAT = 1  # bump when the entry layout changes
+FORMAT = 2  # bump when the entry layout changes
 MAX_ENTRIES = 64
 RACY_NS = 3_000_000_000  # covers filesystems with 1 s or 2 s timestamps
 DISABLE_ENV = "COMPOSER_NO_PROJECT_CACHE"
@@ -76,10 +83,13 @@ def enabled() -> bool:
     return os.environ.get(DISABLE_ENV, "") not in ("1", "true", "yes")
 
 
-def load_project_cached(options: ProjectOptions, cache_dir: Path) -> Project:
+def load_project_cached(options: ProjectOptions, cache_dir: Path, lite: bool = True) -> Project:
     """``load_project(options)``, from ``cache_dir`` when nothing it depends on changed.
 
-    A hit imports neither the loader (yaml, the canonical rules) nor builds a pydantic schema.
+    A hit imports neither the loader (yaml, the canonical rules) nor pydantic:
+    it returns the project's records (``lite.py``), which read as the models
+    do; ``lite=False`` turns them into the pydantic models. A miss returns the
+    loaded pydantic ``Project``.
     """
     if not enabled():
         return _load(options)
@@ -89,7 +99,7 @@ def load_project_cached(options: ProjectOptions, cache_dir: Path) -> Project:
         return _load(options)
     cached = _lookup(cache_dir / key)
     if cached is not None:
-        return cached
+        return cached if lite else _real(cached)
     seen: dict[str, Signature] = {}
     token = _RECORDING.set(seen)
     try:
@@ -105,6 +115,11 @@ def _load(options: ProjectOptions) -> Project:
     from composer.schema.loader import load_project
 
     return load_project(options)
+
+
+def _real(project: Project) -> Project:
+    real: Project = lite.real(project)
+    return real
 
 
 def cache_key(options: ProjectOptions) -> str:
@@ -175,18 +190,29 @@ def _store(directory: Path, key: str, seen: dict[str, Signature], project: Proje
         (path, sig, _digest(path) if sig is not None and sig[0] >= now - RACY_NS else None)
         for path, sig in seen.items()
     ]
+    light = _lite_project(project)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = directory / f".{key}.{os.getpid()}.tmp"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # the environment may hold secrets
     try:
         with os.fdopen(fd, "wb") as fh:
             pickle.dump((FORMAT, records), fh, protocol=pickle.HIGHEST_PROTOCOL)
-            pickle.dump(project, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            pickle.dump(light, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, directory / key)
     except BaseException:
         _remove(tmp)
         raise
     prune(directory)
+
+
+def _lite_project(project: Project) -> Any:
+    """The records of ``project``, each service's with its config hash (``hash.py``)."""
+    from composer.schema.hash import service_config_hash
+
+    light = lite.from_model(project)
+    for name, service in project.services.items():
+        light.services[name].__dict__[lite.CONFIG_HASH] = service_config_hash(service)
+    return light
 
 
 def prune(directory: Path, keep: int = MAX_ENTRIES) -> None:
@@ -218,13 +244,17 @@ def _remove(path: Path) -> None:
 _SCALARS = (str, int, float, bool, type(None))
 
 
-def json_dump(model: BaseModel, exclude: Collection[str] = ()) -> dict[str, Any]:
+def json_dump(model: BaseModel | lite.Record, exclude: Collection[str] = ()) -> dict[str, Any]:
     """``model.model_dump(mode="json", exclude=exclude)``, without building the model's serializer.
+
+    A record (``lite.py``) dumps itself the same way.
 
     The first ``model_dump`` of a class builds its pydantic-core schema (~20 ms
     for ``Service``), the cost the cache exists to avoid. Values of a type this
     walk does not know fall back to ``model_dump``.
     """
+    if isinstance(model, lite.Record):
+        return dict(model.model_dump(mode="json", exclude=exclude))
     try:
         return {name: _plain(getattr(model, name)) for name in _dumped(type(model)) if name not in exclude}
     except TypeError:
@@ -242,6 +272,8 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, PurePath):
         return str(value)
+    if isinstance(value, lite.Record):
+        return value.model_dump(mode="json")
     if hasattr(type(value), "model_fields") and hasattr(value, "__pydantic_fields_set__"):
         return {name: _plain(getattr(value, name)) for name in _dumped(type(value))}
     raise TypeError(type(value).__name__)

@@ -16,16 +16,28 @@ container gets, so that editing an env file recreates the container.
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from composer.schema.gojson import go_json
-from composer.schema.model import Service
+from composer.schema.lite import CONFIG_HASH, Record, real
+
+if TYPE_CHECKING:
+    from composer.schema.model import Service
 
 _EXCLUDED = ("build", "pull_policy", "scale", "depends_on", "profiles")
 
 
 def service_config_hash(service: Service, env_files: bool = False) -> str:
-    """sha256 hex of the service's Go JSON (``config --hash`` with ``env_files``)."""
+    """sha256 hex of the service's Go JSON (``config --hash`` with ``env_files``).
+
+    A service of a cached project (a ``lite`` record) carries its hash, computed
+    when the entry was stored; a changed copy (``model_copy``) is hashed as a model.
+    """
+    if isinstance(service, Record):
+        cached = service.__dict__.get(CONFIG_HASH)
+        if cached is not None and not env_files:
+            return str(cached)
+        service = real(service)
     from composer.schema.render import service_document
 
     data = service_document(service)
@@ -50,4 +62,6 @@ def _with_env_files(data: dict[str, Any], service: Service) -> dict[str, Any]:
     for f in service.env_file:
         files.setdefault(f.path, f.path if f.required else {"path": f.path, "required": False})
     out["env_file"] = list(files.values())
+    from composer.schema.model import Service
+
     return ordered(out, Service)

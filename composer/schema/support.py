@@ -78,6 +78,13 @@ ACTED_ON: frozenset[str] = frozenset(
         "cpu_period",
         "cpuset",
         "pids_limit",
+        "secrets",
+        "configs",
+        "volumes_from",
+        "post_start",
+        "pre_stop",
+        "annotations",
+        "cgroup_parent",
     }
 )
 

@@ -15,6 +15,7 @@ import pytest
 from composer.schema import ProjectOptions, load_project
 from composer.schema import cache as cache_mod
 from composer.schema.cache import json_dump, load_project_cached, prune
+from composer.schema.lite import Record, real
 from composer.schema.model import Project
 from composer.schema.render import render
 
@@ -75,7 +76,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Setup]:
 
 
 def rendered(project: Project) -> str:
-    return render(project, "json")
+    return render(real(project), "json")  # a hit's records: render reads the models' field metadata
 
 
 def test_hit_after_load_equals_fresh_load(setup: Setup) -> None:
@@ -84,7 +85,10 @@ def test_hit_after_load_equals_fresh_load(setup: Setup) -> None:
     second, hit = setup.load()
     assert hit
     fresh = load_project(setup.options())
+    assert isinstance(first, Project) and isinstance(second, Record)
     assert rendered(second) == rendered(fresh) == rendered(first)
+    assert real(second) == fresh
+    assert second.model_dump(mode="json") == fresh.model_dump(mode="json")
     assert second.services["app"].environment["A"] == "1"
     assert second.services["app"].environment["FROM_DOTENV"] == "one"
 
@@ -204,28 +208,51 @@ def test_prune_keeps_the_newest(tmp_path: Path) -> None:
 
 def test_json_dump_matches_model_dump(setup: Setup) -> None:
     project, _ = setup.load(profiles=("tools",))
-    for service in project.services.values():
-        exclude = {"depends_on", "profiles"}
+    cached, hit = setup.load(profiles=("tools",))
+    assert hit
+    exclude = {"depends_on", "profiles"}
+    for name, service in project.services.items():
         assert json_dump(service, exclude) == service.model_dump(mode="json", exclude=exclude)
-    assert json_dump(project) == project.model_dump(mode="json")
+        assert json_dump(cached.services[name], exclude) == service.model_dump(mode="json", exclude=exclude)
+    assert json_dump(project) == json_dump(cached) == project.model_dump(mode="json")
 
 
-def test_a_hit_builds_no_schema_and_skips_the_loader(setup: Setup) -> None:
-    """In a new process: unpickling and reading the project build no pydantic schema."""
-    setup.load()
+def test_lite_false_gives_the_models(setup: Setup) -> None:
+    first, _ = setup.load()
+    project = load_project_cached(setup.options(), setup.cache, lite=False)
+    assert len(setup.loads) == 1  # a hit
+    assert isinstance(project, Project) and not isinstance(project, Record)
+    assert project == first
+    assert rendered(project) == rendered(first)
+
+
+def test_a_hit_imports_no_pydantic_and_skips_the_loader(setup: Setup) -> None:
+    """In a new process: unpickling and reading the project import neither pydantic nor the loader.
+
+    With ``lite=False`` the models are built without validation: no pydantic schema.
+    """
+    first, _ = setup.load()
+    from composer.schema.hash import service_config_hash
+
+    expected = service_config_hash(first.services["app"])
     probe = textwrap.dedent(f"""
         import sys
         from pathlib import Path
         from composer.schema.cache import json_dump, load_project_cached
         from composer.schema.options import ProjectOptions
         from composer.schema.hash import service_config_hash
+        from composer.planner.graph import start_order
+        options = ProjectOptions(working_dir=Path({str(setup.project)!r}), environ={{}})
+        p = load_project_cached(options, Path({str(setup.cache)!r}))
+        assert service_config_hash(p.services["app"]) == {expected!r}
+        json_dump(p.services["app"])
+        start_order(p)
+        for name in ("pydantic", "composer.schema.model", "composer.schema.loader", "yaml"):
+            assert name not in sys.modules, name
         from composer.schema import model
         from pydantic._internal._mock_val_ser import MockValSer
-        p = load_project_cached(ProjectOptions(working_dir=Path({str(setup.project)!r}), environ={{}}),
-                                Path({str(setup.cache)!r}))
-        service_config_hash(p.services["app"])
-        json_dump(p.services["app"])
-        assert "composer.schema.loader" not in sys.modules
+        m = load_project_cached(options, Path({str(setup.cache)!r}), lite=False)
+        assert isinstance(m, model.Project) and isinstance(m.services["app"], model.Service)
         for cls in (model.Project, model.Service):
             assert isinstance(cls.__dict__.get("__pydantic_validator__"), MockValSer), cls
             assert isinstance(cls.__dict__.get("__pydantic_serializer__"), MockValSer), cls
