@@ -14,8 +14,7 @@ from typing import Annotated, Any, Optional
 import typer
 
 from composer.cli.context import GlobalOptions
-
-COLORS = ["36", "33", "32", "35", "34", "96", "93", "92", "95", "94"]
+from composer.cli.upcmd import prefixer
 
 
 def _opts(ctx: typer.Context) -> GlobalOptions:
@@ -29,20 +28,9 @@ def reporter(kind: str, name: str, status: str) -> None:
     progress.report(kind, name, status)
 
 
-def _prefixer(names: list[str], color: bool) -> Any:
-    width = max((len(n) for n in names), default=0)
-    palette = {n: COLORS[i % len(COLORS)] for i, n in enumerate(sorted(names))}
-
-    def prefix(name: str) -> str:
-        text = f"{name:<{width}}  | "
-        return f"\x1b[{palette.get(name, '0')}m{text}\x1b[0m" if color else text
-
-    return prefix
-
-
 def _print_lines(lines: Any, names: list[str], *, color: bool, no_prefix: bool = False,
                  timestamps: bool = False) -> None:
-    prefix = _prefixer(names, color)
+    prefix = prefixer(names, color)
     out = sys.stdout
     for ln in lines:
         text = ln.text if ln.text.endswith("\n") else ln.text + "\n"

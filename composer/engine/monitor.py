@@ -1,7 +1,8 @@
 """The project monitor: what a detached project needs a living process for.
 
 ``python -m composer.engine.monitor STATE_ROOT RUN_ROOT PROJECT`` runs one per
-project (monitor_client starts it). It holds ``monitor/<project>.lock`` for
+project (monitor_client starts it; ``up`` runs ``main`` in a fork of the CLI
+instead, which has most of its imports already). It holds ``monitor/<project>.lock`` for
 its life and, from the container records on disk, keeps:
 
 - healthchecks of running containers, results in ``containers/<id>/health.json``;
@@ -266,7 +267,8 @@ def main(argv: list[str]) -> int:
     # ``up`` may signal before the loop's receiver is installed: a rescan
     # request must never kill the monitor (SIGHUP's default action)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s monitor[%(process)d] %(message)s")
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s monitor[%(process)d] %(message)s",
+                        force=True)  # (forked from the CLI: its handlers, if it had any, are not ours)
     paths.monitors.mkdir(parents=True, exist_ok=True)
     fd = os.open(monitor_client.lock_path(paths, project), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
     try:

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import sys
 import time
-from typing import Any
+from typing import Any, NoReturn
 
 from composer.engine import state
 from composer.engine.state import Paths
@@ -69,31 +69,136 @@ def _spawn(paths: Paths, project: str) -> subprocess.Popen[bytes]:
             stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True,
             close_fds=True,
         )
-    (paths.monitors / f"{project}.starting").write_text(str(proc.pid))
+    _mark_starting(paths, project, proc.pid)
     return proc
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time (``/proc/PID/stat`` field 22), or None when it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in (b"Z", b"X") else fields[19].decode()
+
+
+def _mark_starting(paths: Paths, project: str, pid: int) -> None:
+    (paths.monitors / f"{project}.starting").write_text(f"{pid} {_start_time(pid)}")
 
 
 def _starting(paths: Paths, project: str) -> bool:
     """A monitor some command spawned is alive but has not taken its lock yet (still importing)."""
     try:
-        pid = int((paths.monitors / f"{project}.starting").read_text())
-        with open(f"/proc/{pid}/cmdline", "rb") as fh:  # empty for a zombie
-            argv = fh.read().split(b"\0")
+        pid, started = (paths.monitors / f"{project}.starting").read_text().split()
+        return _start_time(int(pid)) == started  # (not a zombie, nor another process that got the pid)
     except (OSError, ValueError):
         return False
-    return b"composer.engine.monitor" in argv and project.encode() in argv
 
 
-def spawn(paths: Paths, project: str) -> subprocess.Popen[bytes] | None:
+def spawn(paths: Paths, project: str, *, fork: bool = False) -> subprocess.Popen[bytes] | None:
     """Start the project's monitor unless one is running or starting, without waiting for it.
 
     ``up`` starts it first thing (the CLI before it loads the project) so that
     its start-up (a Python interpreter, 0.15-0.5 s) overlaps the engine's own
-    work; :func:`wait_started` then finds it ready.
+    work; :func:`wait_started` then finds it ready. With ``fork`` (the CLI, while
+    it has one thread) the monitor is a fork of the caller, not a new interpreter:
+    see :func:`_fork`.
     """
     if monitor_pid(paths, project) or _starting(paths, project):
         return None
+    if fork and _fork(paths, project):
+        return None
     return _spawn(paths, project)
+
+
+def _fork(paths: Paths, project: str) -> bool:
+    """Start the monitor as a fork of this process; False when that is not safe here.
+
+    A new interpreter would spend ~0.2 s of CPU importing what this one has
+    imported or is about to (anyio and asyncio, the engine's modules), on a
+    2-CPU machine where ``up`` is short of CPU. Only a single-threaded process
+    forks (a thread's lock could be copied held). The child is set up as
+    ``_spawn``'s would be (own session, stdin from /dev/null, output to the
+    log, no other descriptors: a lock or a pipe it kept would outlive the CLI),
+    runs ``monitor.main`` and leaves with ``os._exit``: it never returns into
+    the caller's stack, runs no atexit handler and flushes none of its buffers.
+    """
+    import threading
+
+    if threading.active_count() != 1:
+        return False
+    # what the caller imports anyway (``anyio.run`` imports the backend), now: shared with the child
+    import anyio._backends._asyncio  # noqa: F401
+
+    from composer.engine import containers, restarts  # noqa: F401
+    from composer.runtime import state as run_state  # noqa: F401
+
+    paths.monitors.mkdir(parents=True, exist_ok=True)
+    log = os.open(paths.monitors / f"{project}.log", os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    try:
+        for stream in (sys.stdout, sys.stderr):  # else the child would hold, and might write, pending output
+            if stream is not None:
+                stream.flush()
+        pid = os.fork()
+        if pid == 0:
+            _monitor_child(paths, project, log)  # never returns
+    finally:
+        os.close(log)
+    _mark_starting(paths, project, pid)
+    return True
+
+
+def _monitor_child(paths: Paths, project: str, log: int) -> NoReturn:
+    status = 1
+    try:
+        os.setsid()
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+        zygote = sys.modules.get("composer.runtime.zygote")
+        if zygote is not None and hasattr(zygote, "_CONN"):  # its socket was the caller's: closed above
+            setattr(zygote, "_CONN", None)  # noqa: B010  (a private name of another layer's module)
+            setattr(zygote, "_PID", 0)  # noqa: B010
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a new interpreter
+        _set_title(f"composer-monitor {project}")
+        from composer.engine import monitor
+
+        status = monitor.main([str(paths.state_root), str(paths.run_root), project])
+    except SystemExit as exc:
+        status = exc.code if isinstance(exc.code, int) else 1
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(status)
+
+
+def _set_title(title: str) -> None:
+    """Show the forked monitor as ``title`` in ``ps`` rather than as the CLI it was forked from.
+
+    The command line ``ps`` reads is the process's own argv memory (``arg_start``
+    to ``arg_end`` in /proc/self/stat): it is overwritten in place through
+    /proc/self/mem, truncated to the original length; ``comm`` is set with prctl.
+    """
+    with contextlib.suppress(Exception):
+        with open("/proc/self/stat") as fh:
+            fields = fh.read().rsplit(")", 1)[1].split()  # fields 3.. of proc(5)
+        start, end = int(fields[48 - 3]), int(fields[49 - 3])  # arg_start, arg_end
+        data = title.encode()[: max(0, end - start - 1)]
+        with open("/proc/self/mem", "r+b", buffering=0) as mem:
+            mem.seek(start)
+            mem.write(data + b"\0" * (end - start - len(data)))
+    with contextlib.suppress(Exception):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(15, title.encode()[:15], 0, 0, 0)  # PR_SET_NAME
 
 
 def ensure_monitor(paths: Paths, project: str, timeout: float = 10.0) -> int:

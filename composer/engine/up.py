@@ -18,8 +18,17 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from composer.engine import containers, create, monitor_client, networks, state, volumes, waits
-from composer.engine.project import Reporter, _quiet, first_error
+from composer.engine import (
+    containers,
+    create,
+    hooks,
+    monitor_client,
+    networks,
+    state,
+    volumes,
+    waits,
+)
+from composer.engine.project import Reporter, _quiet, first_error, stop_one
 from composer.engine.state import Paths
 from composer.errors import ConfigError
 
@@ -161,15 +170,17 @@ def config_hashes(project: Project, names: Sequence[str]) -> dict[str, str]:
 
 
 def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapping[str, Image],
-              opts: UpOptions, hashes: Mapping[str, str] | None = None) -> Plan:
+              opts: UpOptions, hashes: Mapping[str, str] | None = None,
+              configs: Mapping[str, dict[str, Any]] | None = None) -> Plan:
     from composer.planner.plan import Desired, Observed, PlanOptions, plan
 
     hashes = hashes or config_hashes(project, names)
+    configs = configs or {name: service_config(project.services[name]) for name in names}
     desired = {}
     for name in names:
         svc = project.services[name]
         desired[name] = Desired(
-            service=name, config_hash=hashes[name], config=service_config(svc),
+            service=name, config_hash=hashes[name], config=configs[name],
             image_id=images[name].id, replicas=replicas_of(svc),
             depends_on={d: c.restart for d, c in svc.depends_on.items()},
         )
@@ -210,7 +221,8 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         if monitor is not None:
             monitor.gateways = gateways
         hashes = config_hashes(project, names)
-        the_plan = make_plan(paths, project, names, images, opts, hashes)
+        configs = {name: service_config(project.services[name]) for name in names}  # (plan and create)
+        the_plan = make_plan(paths, project, names, images, opts, hashes, configs)
         _report_orphans(paths, project, the_plan, opts, report)
         limiter = anyio.CapacityLimiter(max(1, opts.parallel))
         started: dict[str, anyio.Event] = {n: anyio.Event() for n in names}
@@ -228,7 +240,7 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
                         await waits.wait_condition(paths, project.name, dep, cond.condition, report)
             results[name] = await anyio.to_thread.run_sync(
                 _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
-                monitor, hashes[name], limiter=limiter,
+                monitor, hashes[name], configs[name], limiter=limiter,
             )
             started[name].set()
 
@@ -284,8 +296,8 @@ def _report_orphans(paths: Paths, project: Project, the_plan: Plan, opts: UpOpti
 
 
 def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: list[Action],
-           opts: UpOptions, report: Reporter, monitor: _Monitor | None, config_hash: str
-           ) -> list[dict[str, Any]]:
+           opts: UpOptions, report: Reporter, monitor: _Monitor | None, config_hash: str,
+           config: dict[str, Any]) -> list[dict[str, Any]]:
     """Carry out one service's actions; returns its containers' records.
 
     Records and bundles are written without an fsync each: ``up`` flushes the
@@ -306,21 +318,21 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
         if action.kind == "recreate" and rec:
             report("Container", rec["name"], "Recreate", )
             reuse = {} if opts.renew_anon_volumes else dict(rec.get("anonymous_volume_targets", {}))
-            containers.stop(paths, rec, opts.timeout)
+            stop_one(paths, rec, opts.timeout, report)
             containers.remove(paths, rec)
             if opts.renew_anon_volumes:
                 for vol in rec.get("anonymous_volumes", []):
                     volumes.remove_volume(paths, vol)
             rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
-                                config=service_config(svc), reuse_anonymous=reuse, sync=False)
+                                config=config, reuse_anonymous=reuse, sync=False)
             report("Container", rec["name"], f"Recreated ({action.reason.split(': ', 1)[-1]})")
         elif action.kind == "create":
             rec = create.create(paths, project, svc, action.number, image, config_hash, opts.runtime,
-                                config=service_config(svc), sync=False)
+                                config=config, sync=False)
             report("Container", rec["name"], "Created")
         elif action.kind == "restart" and rec:
             report("Container", rec["name"], f"Restarting ({action.reason.split(': ', 1)[-1]})")
-            containers.stop(paths, rec, opts.timeout)
+            stop_one(paths, rec, opts.timeout, report)
         if rec is None:
             continue
         if opts.no_start:
@@ -336,6 +348,7 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
             raise
         if monitor is not None:
             monitor.started(rec)
+        hooks.run(paths, rec, hooks.POST_START, report)  # a failing hook fails ``up``, as Docker Compose
         report("Container", rec["name"], "Started")
         out.append(rec)
     return out

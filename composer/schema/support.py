@@ -85,6 +85,7 @@ ACTED_ON: frozenset[str] = frozenset(
         "pre_stop",
         "annotations",
         "cgroup_parent",
+        "attach",
     }
 )
 

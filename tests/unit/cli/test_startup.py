@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import typer
 
-from composer.cli import buildcmd, main
+from composer.cli import buildcmd, entry, main, upcmd
 from composer.cli.entry import command_name
 
 REPO = Path(__file__).resolve().parents[3]
@@ -49,6 +49,65 @@ def test_command_name_skips_the_global_options(argv: list[str], name: str | None
 ])
 def test_build_fast_path_parser(args: list[str], parsed: dict[str, object] | None) -> None:
     assert buildcmd.parse(args) == parsed
+
+
+@pytest.mark.parametrize(("args", "parsed"), [
+    (["-d"], {"services": None, "detach": True}),
+    (["web", "--detach", "--build", "api"], {"services": ["web", "api"], "detach": True, "build": True}),
+    (["--wait", "--no-build", "--force-recreate", "--no-deps", "--remove-orphans"],
+     {"services": None, "wait": True, "no_build": True, "force_recreate": True, "no_deps": True,
+      "remove_orphans": True}),
+    (["-t", "5", "--timeout=1.5", "web"], {"services": ["web"], "timeout": 1.5}),
+    (["--timeout", ".5"], {"services": None, "timeout": 0.5}),
+    ([], {"services": None}),
+    (["--help"], None),
+    (["-h"], None),
+    (["-dt", "5"], None),          # combined short flags
+    (["-t"], None),
+    (["-t", "-1"], None),          # the full CLI's float reading, not ours
+    (["-t", "1e3"], None),
+    (["--timeout", "soon"], None),
+    (["-t5"], None),
+    (["--no-start"], None),        # valid, but not parsed here
+    (["--", "web"], None),
+    (["-d", "--scale", "web=2"], None),
+])
+def test_up_fast_path_parser(args: list[str], parsed: dict[str, object] | None) -> None:
+    assert upcmd.parse(args) == parsed
+
+
+@pytest.mark.parametrize(("argv", "env", "expected"), [
+    (["up", "-d"], {}, ("auto", "auto", 64, None)),
+    (["--ansi", "never", "--progress=plain", "--parallel", "3", "--runtime", "crun", "up", "-d"], {},
+     ("never", "plain", 3, "crun")),
+    (["up", "-d"], {"COMPOSE_ANSI": "always", "COMPOSE_PROGRESS": "json", "COMPOSE_PARALLEL_LIMIT": "-1",
+                    "COMPOSER_RUNTIME": "runc"}, ("always", "json", 64, "runc")),
+    (["--ansi", "auto", "up", "-d"], {"COMPOSE_ANSI": "never", "COMPOSE_PARALLEL_LIMIT": ""}, ("auto", "auto", 64, None)),
+    (["--ansi", "sometimes", "up", "-d"], {}, None),
+    (["up", "-d"], {"COMPOSE_PROGRESS": "loud"}, None),
+    (["--parallel", "+2", "up", "-d"], {}, None),
+    (["up", "-d"], {"COMPOSE_PARALLEL_LIMIT": "two"}, None),
+    (["--root", "", "up", "-d"], {}, None),
+    (["--dry-run", "up", "-d"], {}, None),
+    (["up", "-d"], {"_COMPOSER_COMPLETE": "bash_complete"}, None),
+])
+def test_up_fast_path_reads_the_global_options_as_the_full_cli(
+        monkeypatch: pytest.MonkeyPatch, argv: list[str], env: dict[str, str],
+        expected: tuple[str, str, int, str | None] | None) -> None:
+    for name in ("COMPOSE_ANSI", "COMPOSE_PROGRESS", "COMPOSE_PARALLEL_LIMIT", "COMPOSER_RUNTIME", "_COMPOSER_COMPLETE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    seen: list[tuple[str, str, int, str | None]] = []
+    monkeypatch.setattr(upcmd, "run", lambda g, **kw: seen.append((g.ansi, progress_mode[0], g.parallel, g.runtime)) or 0)
+    progress_mode: list[str] = []
+    monkeypatch.setattr("composer.cli.progress.configure", lambda mode, ansi: progress_mode.append(mode))
+    try:
+        opts, rest = entry._split_globals(argv)
+        assert entry._up(opts, rest[1:]) == 0
+    except entry._Fallback:
+        seen.append(None)  # type: ignore[arg-type]
+    assert seen == [expected]
 
 
 def test_build_args_take_the_environment_for_a_bare_key(monkeypatch: pytest.MonkeyPatch) -> None:
