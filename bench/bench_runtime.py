@@ -12,6 +12,10 @@ Alternating, same run, medians of N rounds:
 - ``crun run`` / ``runc run``: the external runtime, to completion (crun with
   ``--cgroup-manager=disabled`` in a mount namespace without the hybrid v2
   tree, as the ``crun`` backend runs it, see ``runtime.backends``);
+- ``builtin start, zygote`` (``--zygote``): the same start with the shim forked
+  by ``runtime.zygote`` instead of the caller; ``--engine`` first loads what
+  ``up`` has loaded when it starts containers (the engine, pydantic, the
+  schema), so that the caller's size is the CLI's;
 - ``composer run --rm`` end to end (CLI, engine, network, runtime) when
   ``--e2e`` is given, and ``podman run --rm`` when podman is installed.
 
@@ -21,12 +25,13 @@ instead (ext4 on this project's VMs, where replacing a small file costs 1-2
 ms: ext4 starts writing the new data back on the rename). The load average
 is printed with the figures: on 2 shared cores it moves them a lot.
 
-    .venv/bin/python bench/bench_runtime.py [-n 20] [--e2e] [--disk-state]
+    .venv/bin/python bench/bench_runtime.py [-n 20] [--e2e] [--disk-state] [--zygote [--engine]]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import shutil
@@ -74,7 +79,7 @@ def timed(fn: Callable[[], object]) -> float:
     return time.perf_counter() - start
 
 
-def builtin_start(bundle: Path, run_root: Path, log: Path, i: int) -> float:
+def builtin_start(bundle: Path, run_root: Path, log: Path, i: int | str) -> float:
     name = f"b{i}"
     took = timed(lambda: api.start_container(name, bundle, run_root, log))
     api.stop_container(name, run_root, 9, 5)
@@ -144,12 +149,30 @@ def e2e(n: int, tmp: Path) -> dict[str, list[float]]:
     return out
 
 
+def zygote_bypassed(on: bool) -> contextlib.AbstractContextManager[None]:
+    """The shim forked by the caller, as without a zygote."""
+    if not on:
+        return contextlib.nullcontext()
+    from composer.runtime import zygote
+
+    return zygote.bypassed()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("-n", type=int, default=20)
     parser.add_argument("--e2e", action="store_true", help="also composer run --rm end to end")
     parser.add_argument("--disk-state", action="store_true", help="runtime state on disk, not on a tmpfs")
+    parser.add_argument("--zygote", action="store_true", help="also start with the shim forked by the zygote")
+    parser.add_argument("--engine", action="store_true", help="load the engine first (the CLI's size)")
     args = parser.parse_args()
+    if args.zygote:
+        from composer.runtime import zygote
+
+        zygote.start()
+    if args.engine:
+        import composer.engine.up  # the caller's size: the engine and the models loaded
+        import composer.schema.model  # noqa: F401
     tmp = Path(tempfile.mkdtemp(prefix="bench-runtime-"))
     try:
         bundle = make_bundle(tmp / "bundle")
@@ -161,10 +184,18 @@ def main() -> None:
         for b in present:
             results[f"{b} run"] = []
         wrap: list[float] = []
-        builtin_start(bundle, run_root, log, -1)  # warm: the engine has these modules loaded
+        if args.zygote:
+            results["builtin start, zygote"] = []
+            builtin_start(bundle, run_root, log, "z")
+        with zygote_bypassed(args.zygote):
+            builtin_start(bundle, run_root, log, -1)  # warm: the engine has these modules loaded
         for i in range(args.n):
-            results["builtin start"].append(builtin_start(bundle, run_root, log, i))
-            results["builtin cycle"].append(builtin_cycle(bundle, run_root, log, i))
+            if args.zygote:
+                results["builtin start, zygote"].append(builtin_start(bundle, run_root, log, f"z{i}"))
+            with zygote_bypassed(args.zygote):
+                results["builtin start"].append(builtin_start(bundle, run_root, log, i))
+            with zygote_bypassed(args.zygote):
+                results["builtin cycle"].append(builtin_cycle(bundle, run_root, log, i))
             for b in present:
                 results[f"{b} run"].append(external_run(b, bundle, states / b, i))
             if "crun" in present:

@@ -221,11 +221,19 @@ def main() -> None:
         os._exit(141)
 
 
+# Commands that start containers: the shims come from ``runtime.zygote`` (not for ``run``'s one container).
+_ZYGOTE_COMMANDS = ("up", "start", "restart")
+
+
 def _main() -> None:
     argv = sys.argv[1:]
     skip_pydantic_plugins()
     try:
         opts, rest = _split_globals(argv)
+        if rest and rest[0] in _ZYGOTE_COMMANDS and "--dry-run" not in rest:
+            from composer.runtime import zygote
+
+            zygote.start()  # before threads and heavy imports: shims fork from a small process
         if rest and rest[0] == "version" and not opts:
             sys.exit(_version(rest[1:]))
         if rest and rest[0] in _FAST:

@@ -74,12 +74,12 @@ class RunOptions:
 
 def oneoff_service(project: Project, opts: RunOptions, slug: str) -> Service:
     """The service as the one-off container runs it."""
-    from composer.schema.location import Loc
-    from composer.schema.model import ServicePort, ServiceVolume
-    from composer.schema.mounts import canonical_ports, canonical_volumes
-
     svc = project.services[opts.service]
-    ports: list[ServicePort] = list(svc.ports) if opts.service_ports else []
+    ports: list[Any] = list(svc.ports) if opts.service_ports else []
+    if opts.publish or opts.volumes:  # the models only then: a project-cache hit has no pydantic loaded
+        from composer.schema.location import Loc
+        from composer.schema.model import ServicePort, ServiceVolume
+        from composer.schema.mounts import canonical_ports, canonical_volumes
     if opts.publish:
         ports += [ServicePort(**p) for p in canonical_ports(list(opts.publish), Loc("command line", "--publish"))]
     vols = list(svc.volumes)
@@ -180,7 +180,7 @@ async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOption
 
 def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions) -> dict[str, Any]:
     from composer.engine import images as engine_images
-    from composer.engine import up as engine
+    from composer.engine import publish
 
     slug = secrets.token_hex(32)
     svc = oneoff_service(project, opts, slug)
@@ -189,10 +189,15 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
     image = engine_images.ensure_images(project, [opts.service], store, run_root=paths.run_root,
                                         **dict(opts.image_options))[opts.service]
     with state.project_lock(paths, project.name):
-        if _networks_ready(paths, project, svc):
-            engine._ensure_volumes(paths, project, [opts.service], _quiet)
-        else:
-            engine._prepare(paths, project, [opts.service], _quiet)
+        ready = _networks_ready(paths, project, svc)
+        if not ready or _named_volumes(project.services[opts.service]):
+            # ``up`` (and anyio, the monitor's client): imported only when there is such work
+            from composer.engine import up as engine
+
+            if ready:
+                engine._ensure_volumes(paths, project, [opts.service], _quiet)
+            else:
+                engine._prepare(paths, project, [opts.service], _quiet)
         rec = create.create(paths, project, svc, 1, image, "", opts.runtime, oneoff=True,
                             extra_labels={SLUG_LABEL: slug})
         if not opts.use_aliases:
@@ -201,11 +206,16 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
                     att["aliases"] = []  # reachable by container name only, as in Docker
         state.save_container(paths, rec)
         try:
-            engine._check_ports(rec)
+            publish.check_ports(rec)
             return containers.start(paths, rec, fresh=True, stdio=opts.stdio)
         except BaseException:
             containers.remove(paths, rec)
             raise
+
+
+def _named_volumes(svc: Service) -> bool:
+    """The service mounts a named volume (``up._ensure_volumes`` has one to make)."""
+    return any(v.type == "volume" and v.source for v in svc.volumes)
 
 
 def _networks_ready(paths: Paths, project: Project, svc: Service) -> bool:

@@ -23,8 +23,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import platform
-import tempfile
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,8 +31,6 @@ from typing import Any, BinaryIO
 from composer.errors import ImageError, ImageNotFoundError, StateError
 from composer.image import layout as oci
 from composer.image import lookup
-from composer.image.changes import apply_changes
-from composer.image.ingest import copy_decompressed
 from composer.image.model import (
     Image,
     ImageConfig,
@@ -44,7 +40,6 @@ from composer.image.model import (
     parse_created,
 )
 from composer.image.reference import Reference, parse_reference
-from composer.image.unpack import rmtree, unpack_layer
 
 __all__ = ["Image", "ImageConfig", "ImageStore", "ImageSummary", "RemoveResult", "host_architecture"]
 
@@ -54,6 +49,8 @@ _ARCH = {"x86_64": "amd64", "amd64": "amd64", "aarch64": "arm64", "arm64": "arm6
 
 
 def host_architecture() -> str:
+    import platform
+
     machine = platform.machine().lower()
     return _ARCH.get(machine, machine)
 
@@ -162,6 +159,8 @@ class ImageStore:
         message: str | None = None,
     ) -> Image:
         """``docker import``: a tar (plain or compressed) becomes a one-layer image."""
+        from composer.image.changes import apply_changes
+
         reference = self._taggable(ref) if ref else None
         run_config = apply_changes({}, changes)
         if not isinstance(src, Path):
@@ -213,6 +212,8 @@ class ImageStore:
         an existing snapshot of the same diff id is reused). ``expect``: the
         diff id the tar must have; a mismatch stores nothing.
         """
+        from composer.image.unpack import unpack_layer
+
         self.layout.ensure()
         self.snapshots.mkdir(parents=True, exist_ok=True)
         with self.layout.ingest() as (tmp, fh):
@@ -301,6 +302,9 @@ class ImageStore:
         run_config: dict[str, Any],
         message: str | None,
     ) -> Image:
+        from composer.image.ingest import copy_decompressed
+        from composer.image.unpack import unpack_layer
+
         self.layout.ensure()
         self.snapshots.mkdir(parents=True, exist_ok=True)
         with self.layout.ingest() as (tmp, fh):
@@ -334,6 +338,10 @@ class ImageStore:
 
     @contextlib.contextmanager
     def _new_snapshot(self) -> Any:
+        import tempfile
+
+        from composer.image.unpack import rmtree
+
         tmp = Path(tempfile.mkdtemp(prefix=".tmp-", dir=self.snapshots))
         try:
             (tmp / "fs").mkdir()
@@ -349,6 +357,9 @@ class ImageStore:
 
     def _ensure_snapshot(self, diff_id: str, layer: dict[str, Any]) -> Path:
         """The snapshot of a layer, unpacked again from its blob if it went missing."""
+        from composer.image.ingest import copy_decompressed
+        from composer.image.unpack import unpack_layer
+
         fs = self.snapshot_dir(diff_id)
         if fs.is_dir():
             return fs
@@ -462,6 +473,8 @@ class ImageStore:
 
     def _delete_image(self, digest: str, kept: _Entries) -> tuple[str, ...]:
         """Delete the blobs and snapshots of manifest ``digest`` that ``kept`` does not use."""
+        from composer.image.unpack import rmtree
+
         live_blobs: set[str] = set()
         live_diffs: set[str] = set()
         for other in {e.digest for e in kept}:

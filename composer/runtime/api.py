@@ -373,9 +373,12 @@ def _spawn(
     try:
         cmd += ["--sync-fd", str(report_w)]
         if mode == "fork":
-            from composer.runtime import forkshim
+            keep = (report_w, *(passed.fds() if passed else ()))
+            zygote = sys.modules.get("composer.runtime.zygote")  # started by the CLI (``zygote.start``)
+            if zygote is None or not zygote.request(cmd[4:], record, directory, keep):
+                from composer.runtime import forkshim
 
-            forkshim.start(cmd[4:], record, directory, (report_w, *(passed.fds() if passed else ())))
+                forkshim.start(cmd[4:], record, directory, keep)
             os.close(report_w)
             report_w = -1
             report = _read_report(report_r, START_TIMEOUT)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -34,11 +34,16 @@ from composer.runtime.state import Record, write_record
 _CHILDREN: set[int] = set()
 
 
-def start(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequence[int]) -> None:
-    """Fork the shim for ``argv`` (``shim.parse_args``); returns in the caller at once.
+def start(
+    argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequence[int], *,
+    prime: bool = True, child_setup: Callable[[], None] | None = None,
+) -> str:
+    """Fork the shim for ``argv`` (``shim.parse_args``); returns its backend in the caller at once.
 
     For the builtin backend the caller then pays the wait of the first cgroup
-    move while the shim works (``cgroups.prime_migration``).
+    move while the shim works (``cgroups.prime_migration``), unless ``prime``
+    is false (the ``zygote`` does it once it has answered). ``child_setup``
+    runs first in the child (the zygote puts the caller's descriptors in place).
     """
     args = prepared(argv, record, directory)
     reap()
@@ -50,10 +55,16 @@ def start(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequen
                 args.cgroup.remove()
         raise
     if child == 0:
+        if child_setup is not None:
+            try:
+                child_setup()
+            except BaseException:
+                os._exit(1)
         shim.forked(args, *keep_fds)
     _CHILDREN.add(child)
-    if args.backend == "builtin":
+    if prime and args.backend == "builtin":
         cgroups.prime_migration()
+    return str(args.backend)
 
 
 def prepared(argv: Sequence[str], record: Record, directory: Path) -> argparse.Namespace:
