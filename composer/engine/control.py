@@ -57,13 +57,15 @@ def restart(paths: Paths, project: str, services: Sequence[str], *, timeout: flo
     with state.project_lock(paths, project):
         if chosen:
             monitor_client.ensure_monitor(paths, project)
-        for rec in engine._by_dependency(chosen):
-            report("Container", rec["name"], "Restarting")
-            engine.stop_one(paths, rec, timeout, report)  # its pre_stop hooks, then the stop
-            containers.start(paths, rec)
-            hooks.run(paths, rec, hooks.POST_START, report)
-            report("Container", rec["name"], "Started")
-        monitor_client.notify(paths, project)
+        try:
+            for rec in engine._by_dependency(chosen):
+                report("Container", rec["name"], "Restarting")
+                engine.stop_one(paths, rec, timeout, report)  # its pre_stop hooks, then the stop
+                containers.start(paths, rec)
+                hooks.run(paths, rec, hooks.POST_START, report)
+                report("Container", rec["name"], "Started")
+        finally:  # a failing hook still leaves the restarted ones watched
+            monitor_client.notify(paths, project)
     return [r["name"] for r in chosen]
 
 

@@ -10,6 +10,7 @@ Docker bind-mounts into every container (/etc/hosts, /etc/hostname,
 from __future__ import annotations
 
 import secrets
+import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -134,9 +135,10 @@ def create(
         raise ConfigError(f"service {service.name!r} has no command: the image sets no CMD and the service none")
     env = process.environment(cfg.env, service.environment, {"HOSTNAME": hostname, "HOME": user.home})
     mounts, named, anonymous = _mounts(paths, project, service, cid, reuse_anonymous or {})
-    files = filemounts.plan_files(project, service)  # checked before anything is made
+    taken = {m["destination"] for m in mounts}
+    files = filemounts.plan_files(project, service, taken)  # checked before anything is made
     if service.volumes_from:
-        mounts += filemounts.volumes_from(paths, project, service, {m["destination"] for m in mounts})
+        mounts += filemounts.volumes_from(paths, project, service, taken)
     for vol in named + anonymous:
         volumes.ensure_volume(paths, vol, project.name, anonymous=vol in anonymous)
 
@@ -178,17 +180,21 @@ def create(
         cdir.mkdir(parents=True)
         state.save_container(paths, record, sync=sync)
 
-    mounts += attach.network_files(cdir, hostname, nets, service)
-    if files:
-        mounts += filemounts.write_files(cdir, files)
-    spec = bundle.container_spec(
-        service=service, image=image, container_id=cid,
-        args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
-        hostname=hostname, netns_path=attach.netns_path(paths, project, service, cid), mounts=mounts,
-        annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name,
-                     **_log_annotations(service)},
-    )
-    state.write_json(cdir / "config.json", spec, sync=sync)
+    try:
+        mounts += attach.network_files(cdir, hostname, nets, service)
+        if files:
+            mounts += filemounts.write_files(cdir, files)
+        spec = bundle.container_spec(
+            service=service, image=image, container_id=cid,
+            args=args, env=env, cwd=service.working_dir or cfg.working_dir or "/", user=user,
+            hostname=hostname, netns_path=attach.netns_path(paths, project, service, cid), mounts=mounts,
+            annotations={"com.docker.compose.project": project.name, "com.docker.compose.service": service.name,
+                         **_log_annotations(service)},
+        )
+        state.write_json(cdir / "config.json", spec, sync=sync)
+    except BaseException:  # no half-made container left behind (its record would show as Created)
+        shutil.rmtree(cdir, ignore_errors=True)
+        raise
     return record
 
 

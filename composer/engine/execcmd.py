@@ -13,14 +13,16 @@ nothing waits for it.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from composer.engine import containers, state
 from composer.engine.state import Paths
-from composer.errors import ConfigError, ContainerNotFoundError, ServiceNotFoundError
+from composer.errors import ComposerError, ConfigError, ContainerNotFoundError, ServiceNotFoundError
 
 
 @dataclass(frozen=True)
@@ -68,23 +70,71 @@ def _env(paths: Paths, rec: dict[str, Any], opts: ExecOptions) -> list[str]:
     return [f"{k}={v}" for k, v in env.items()]
 
 
-def _user(paths: Paths, rec: dict[str, Any], user: str | None) -> tuple[int, int]:
+def container_user(paths: Paths, rec: dict[str, Any], user: str | None) -> tuple[int, int]:
+    """(uid, gid) of ``user`` in the container: its own user when None, else resolved as ``docker exec -u``.
+
+    Shared by ``exec -u`` and the hooks' ``user``.
+    """
     from composer.engine import process
 
-    if user is None:
+    if not user:
         spec = state.read_json(paths.container_dir(rec["id"]) / "config.json") or {}
         u = spec.get("process", {}).get("user", {})
         return int(u.get("uid", 0)), int(u.get("gid", 0))
-    root = paths.container_dir(rec["id"]) / "rootfs"
-
-    def read(rel: str) -> str:
-        try:
-            return (root / rel).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    spec_user = process.resolve_user(user, read("etc/passwd"), read("etc/group"))
+    root = str(paths.container_dir(rec["id"]) / "rootfs")
+    spec_user = process.resolve_user(user, read_rootfs_table(root, "etc/passwd"),
+                                      read_rootfs_table(root, "etc/group"))
     return spec_user.uid, spec_user.gid
+
+
+#: /etc/passwd and /etc/group larger than this are refused rather than read
+MAX_TABLE = 1 << 20
+
+
+def read_rootfs_table(root: str, rel: str) -> str:
+    """The text of ``rel`` in a running container's rootfs ("" when it has none).
+
+    The container owns these files: one that made /etc/passwd a symlink to a
+    host FIFO, /dev/zero or a huge host file would hang or bloat the engine.
+    So the path is resolved inside the rootfs (``secure_join``), the last
+    component is opened without following a symlink and without blocking, and
+    only a regular file of at most ``MAX_TABLE`` bytes is read.
+    """
+    from composer.runtime.securejoin import secure_join
+
+    shown = f"/{rel}"
+    try:
+        path = secure_join(root, rel)
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
+    except (FileNotFoundError, NotADirectoryError):
+        return ""
+    except (OSError, ComposerError) as exc:
+        raise ConfigError(f"cannot read {shown} in the container: {_why(exc)}") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(f"cannot read {shown} in the container: not a regular file")
+        if st.st_size > MAX_TABLE:
+            raise ConfigError(f"cannot read {shown} in the container: larger than {MAX_TABLE} bytes")
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_TABLE and (chunk := os.read(fd, MAX_TABLE + 1 - size)):
+            chunks.append(chunk)
+            size += len(chunk)
+        data = b"".join(chunks)
+    except OSError as exc:
+        raise ConfigError(f"cannot read {shown} in the container: {_why(exc)}") from None
+    finally:
+        os.close(fd)
+    if len(data) > MAX_TABLE:  # (it grew after the fstat)
+        raise ConfigError(f"cannot read {shown} in the container: larger than {MAX_TABLE} bytes")
+    return data.decode(errors="replace")
+
+
+def _why(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.errno == errno.ELOOP:
+        return "it is a symbolic link"
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def exec_in(paths: Paths, project: str, opts: ExecOptions) -> int:
@@ -98,7 +148,7 @@ def exec_in(paths: Paths, project: str, opts: ExecOptions) -> int:
         raise ConfigError("exec requires at least 1 argument: SERVICE COMMAND [ARGS...]")
     rec = service_container(paths, project, opts.service, opts.index)
     env = _env(paths, rec, opts)
-    uid, gid = _user(paths, rec, opts.user)
+    uid, gid = container_user(paths, rec, opts.user)
     kwargs: dict[str, Any] = {"env": env, "cwd": opts.workdir, "uid": uid, "gid": gid}
     if opts.tty:
         kwargs["tty"] = True  # a pty in the container's own devpts, window size following ours

@@ -11,7 +11,8 @@ is bind-mounted read-only, so it goes with the container. A secret lands at
 
 ``volumes_from`` gives a container the volume and bind mounts of another:
 the first container of a service, or ``container:<name>``; ``:ro`` makes them
-read-only, ``:rw`` writable, no suffix keeps each mount's own mode. The
+all read-only, ``:rw`` (or no suffix) keeps each mount's own mode: a read-only
+mount of the source never becomes writable, as in Docker. The
 engine's own files of that container (/etc/hosts, its secrets, ...) are not
 its mounts in Docker's sense and are left out, as are tmpfs mounts.
 """
@@ -48,11 +49,48 @@ class FileMount:
     gid: int = 0
 
 
-def plan_files(project: Project, service: Service) -> list[FileMount]:
-    """The service's secrets and configs, checked; nothing is written yet."""
-    out = [_plan(project, service, "secret", ref, project.secrets) for ref in service.secrets]
-    out += [_plan(project, service, "config", ref, project.configs) for ref in service.configs]
+def plan_files(project: Project, service: Service, taken: set[str] | None = None) -> list[FileMount]:
+    """The service's secrets and configs, checked; nothing is written yet.
+
+    ``taken``: the targets the service mounts itself. As Docker Compose
+    (``fillBindMounts``), a secret or config whose target is one of them, or
+    one an earlier secret took, is left out; so is a config whose content is
+    empty (``injectConfigs``). The targets planned are added to ``taken``.
+    """
+    taken = set() if taken is None else taken
+    out = []
+    for kind, refs, declared in (("secret", service.secrets, project.secrets),
+                                 ("config", service.configs, project.configs)):
+        for ref in refs:
+            item = _plan(project, service, kind, ref, declared)
+            if item is not None and item.target not in taken:
+                taken.add(item.target)
+                out.append(item)
     return out
+
+
+def warnings(project: Project, service: Service) -> list[str]:
+    """Docker Compose's warnings for the service's secrets and configs, each once.
+
+    ``uid``, ``gid`` and ``mode`` do not apply to a file-backed one, which is
+    bind-mounted as it is. (Docker Compose warns whenever they are set, even
+    on the ones it copies with them; here only where they are ignored.)
+    """
+    out: list[str] = []
+    for refs, declared, word in ((service.secrets, project.secrets, "secrets"),
+                                 (service.configs, project.configs, "config")):
+        for ref in refs:
+            obj = declared.get(ref.source)
+            if (obj is not None and _file_backed(obj)
+                    and (ref.uid or ref.gid or ref.mode is not None)):
+                message = f"{word} `uid`, `gid` and `mode` are not supported, they will be ignored"
+                if message not in out:
+                    out.append(message)
+    return out
+
+
+def _file_backed(obj: FileObject) -> bool:
+    return obj.file is not None and obj.content is None and obj.environment is None
 
 
 def _target(kind: str, ref: FileReference) -> str:
@@ -65,7 +103,7 @@ def _target(kind: str, ref: FileReference) -> str:
 
 
 def _plan(project: Project, service: Service, kind: str, ref: FileReference,
-          declared: dict[str, FileObject]) -> FileMount:
+          declared: dict[str, FileObject]) -> FileMount | None:
     where = f"service {service.name!r}: {kind}s"
     obj = declared.get(ref.source)
     if obj is None:
@@ -75,31 +113,44 @@ def _plan(project: Project, service: Service, kind: str, ref: FileReference,
     if obj.driver or obj.template_driver:
         raise ConfigError(f"{where}: {kind} {ref.source!r}: drivers need Swarm, which composer does not provide")
     target = _target(kind, ref)
-    if obj.file is not None and obj.content is None and obj.environment is None:
-        path = Path(obj.file)
+    if _file_backed(obj):
+        path = Path(str(obj.file))
         if not path.exists():
             raise ConfigError(f'invalid mount config for type "bind": bind source path does not exist: {path}')
         return FileMount(kind, ref.source, target, path, None)
     if obj.content is not None:
-        data = obj.content.encode()
+        text = obj.content
     elif obj.environment is not None:
         if obj.environment not in project.environment:
-            raise ConfigError(f'environment variable "{obj.environment}" required by {kind} '
-                              f'"{obj.name}" is not set')  # Docker Compose's message
-        data = project.environment[obj.environment].encode()
+            # Docker Compose's message (pkg/compose/secrets.go), "file" for both kinds
+            raise ConfigError(f'environment variable "{obj.environment}" required by file "{obj.name}" is not set')
+        text = project.environment[obj.environment]
     else:
         raise ConfigError(f"{where}: {kind} {ref.source!r} has no file, environment or content")
-    return FileMount(kind, ref.source, target, None, data, mode=DEFAULT_MODE if ref.mode is None else ref.mode,
-                     uid=_number(where, "uid", ref.uid), gid=_number(where, "gid", ref.gid))
+    if kind == "config" and text == "":
+        return None  # Docker Compose copies no empty config (``injectConfigs``)
+    where = f"{where}: {kind} {ref.source!r}"
+    mode = DEFAULT_MODE if ref.mode is None else ref.mode
+    if not 0 <= mode <= 0o7777:
+        raise ConfigError(f"{where}: mode {mode:#o} is not a file mode (0 to 0o7777)")
+    return FileMount(kind, ref.source, target, None, text.encode(), mode=mode,
+                     uid=_id(where, "uid", ref.uid), gid=_id(where, "gid", ref.gid))
 
 
-def _number(where: str, key: str, value: str | None) -> int:
+#: (uid_t)-1 means "unchanged" to chown(2), so the last valid id is one below it
+_MAX_ID = 2**32 - 2
+
+
+def _id(where: str, key: str, value: str | None) -> int:
     if value is None or value == "":
         return 0
     try:
-        return int(value)
+        number = int(value)
     except ValueError:
         raise ConfigError(f"{where}: {key} {value!r} must be a number") from None
+    if not 0 <= number <= _MAX_ID:
+        raise ConfigError(f"{where}: {key} {value!r} is out of range (0 to {_MAX_ID})")
+    return number
 
 
 def write_files(cdir: Path, files: list[FileMount]) -> list[dict[str, Any]]:
@@ -134,7 +185,9 @@ def volumes_from(paths: Paths, project: Project, service: Service,
             source = str(mount.get("source", ""))
             if mount.get("type") != "bind" or source.startswith(own + "/") or target in taken:
                 continue
-            read_only = "ro" in mount.get("options", []) if mode is None else mode == "ro"
+            # ``:rw`` only narrows nothing: a read-only mount of the source stays read-only
+            # (moby daemon/volumes.go: ``RW: m.RW && parser.ReadWrite(mode)``)
+            read_only = "ro" in mount.get("options", []) or mode == "ro"
             out.append(bundle.bind_mount(source, target, read_only))
             taken.add(target)
     return out

@@ -55,6 +55,7 @@ def run(paths: Paths, record: dict[str, Any], kind: str, report: Reporter = _qui
     hooks = (record.get("hooks") or {}).get(kind) or []
     if not hooks:
         return
+    from composer.engine import execcmd
     from composer.runtime import api
 
     spec = state.read_json(paths.container_dir(record["id"]) / "config.json") or {}
@@ -64,7 +65,7 @@ def run(paths: Paths, record: dict[str, Any], kind: str, report: Reporter = _qui
         argv = list(hook.get("command") or [])
         if not argv:
             continue
-        uid, gid = _user(paths, record, process, hook.get("user"))
+        uid, gid = execcmd.container_user(paths, record, hook.get("user"))
         result = api.exec_container(
             record["id"], paths.runtime, argv, env=_env(process, hook.get("environment") or {}),
             cwd=hook.get("working_dir") or process.get("cwd") or "/", uid=uid, gid=gid,
@@ -91,21 +92,3 @@ def _env(process: dict[str, Any], extra: dict[str, Any]) -> list[str]:
         if value is not None:
             env[key] = str(value)
     return [f"{k}={v}" for k, v in env.items()]
-
-
-def _user(paths: Paths, record: dict[str, Any], process: dict[str, Any], user: str | None) -> tuple[int, int]:
-    from composer.engine import process as proc
-
-    if not user:
-        u = process.get("user", {})
-        return int(u.get("uid", 0)), int(u.get("gid", 0))
-    root = paths.container_dir(record["id"]) / "rootfs"
-
-    def read(rel: str) -> str:
-        try:
-            return (root / rel).read_text(errors="replace")
-        except OSError:
-            return ""
-
-    spec_user = proc.resolve_user(user, read("etc/passwd"), read("etc/group"))
-    return spec_user.uid, spec_user.gid

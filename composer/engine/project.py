@@ -39,13 +39,15 @@ def start(paths: Paths, project_name: str, services: Sequence[str], report: Repo
         if not recs:
             return
         monitor_client.ensure_monitor(paths, project_name)
-        for rec in _by_dependency(recs):
-            if not containers.is_running(paths, rec["id"]):
-                report("Container", rec["name"], "Starting")
-                containers.start(paths, rec)
-                hooks.run(paths, rec, hooks.POST_START, report)
-                report("Container", rec["name"], "Started")
-        monitor_client.notify(paths, project_name)
+        try:
+            for rec in _by_dependency(recs):
+                if not containers.is_running(paths, rec["id"]):
+                    report("Container", rec["name"], "Starting")
+                    containers.start(paths, rec)
+                    hooks.run(paths, rec, hooks.POST_START, report)
+                    report("Container", rec["name"], "Started")
+        finally:  # a failing hook still leaves the started ones watched
+            monitor_client.notify(paths, project_name)
 
 
 def _by_dependency(recs: list[dict[str, Any]], reverse: bool = False) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ import anyio
 from composer.engine import (
     containers,
     create,
+    filemounts,
     hooks,
     monitor_client,
     networks,
@@ -230,14 +231,15 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
 
         async def converge(name: str) -> None:
             svc = project.services[name]
-            if not opts.no_start:
-                for dep in graph.implied_dependencies(svc):
-                    if dep not in started:
-                        continue
-                    await started[dep].wait()
-                    cond = svc.depends_on.get(dep)
-                    if cond is not None:
-                        await waits.wait_condition(paths, project.name, dep, cond.condition, report)
+            for dep in graph.implied_dependencies(svc):
+                if dep not in started:
+                    continue
+                # created in dependency order even with --no-start: volumes_from and
+                # network_mode: service: need the other container to exist
+                await started[dep].wait()
+                cond = svc.depends_on.get(dep)
+                if cond is not None and not opts.no_start:
+                    await waits.wait_condition(paths, project.name, dep, cond.condition, report)
             results[name] = await anyio.to_thread.run_sync(
                 _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
                 monitor, hashes[name], configs[name], limiter=limiter,
@@ -250,11 +252,11 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
                     tg.start_soon(converge, name)
         except BaseExceptionGroup as group:
             raise first_error(group) from None
-        finally:
+        finally:  # (a failing hook too: the containers started before it are watched)
             await anyio.to_thread.run_sync(state.flush, paths)
-        if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
-            await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
-        monitor_client.notify(paths, project.name)
+            if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
+                await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
+            monitor_client.notify(paths, project.name)
         all_recs = [r for n in names for r in results.get(n, [])]
         if not opts.no_start:
             await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)
@@ -270,6 +272,10 @@ def _warm_up() -> None:
     """
     import contextlib
 
+    from composer.runtime import zygote
+
+    if zygote.running():  # the zygote forks the shims: this process needs neither
+        return
     with contextlib.suppress(Exception):  # the starts import and report it themselves
         from composer.runtime import cgroups, forkshim  # noqa: F401
 
@@ -304,6 +310,9 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
     state root once at the end (``state.flush``).
     """
     out = []
+    if any(a.kind in ("create", "recreate") for a in actions):
+        for message in filemounts.warnings(project, svc):  # as Docker Compose, when it creates
+            report("Warning", "", message)
     for action in actions:
         rec = state.read_json(paths.container_dir(action.container) / "container.json") if action.container else None
         if action.kind == "remove" and rec:

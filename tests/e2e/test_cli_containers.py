@@ -299,3 +299,32 @@ def test_run_in_the_foreground_passes_ctrl_c_on(composer_root: Path, tmp_path: P
         if proc.stdout is not None:
             proc.stdout.close()
     assert helpers.composer(composer_root, *base, "ps", "-a", "-q").stdout == ""  # --rm removed it
+
+
+def test_exec_user_with_a_hostile_passwd(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
+    """``exec -u NAME`` reads the container's /etc/passwd inside its rootfs, never through a host path."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    f = _write(tmp_path, f"""
+services:
+  web:
+    image: busybox
+    command: {LONG}
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        run(*base, "up", "-d")
+        run(*base, "exec", "-T", "web", "sh", "-c", f"ln -sf {fifo} /etc/passwd")
+        res = run(*base, "exec", "-T", "-u", "nobody", "web", "true", check=False, timeout=30)
+        assert res.returncode == 1
+        assert "unable to find user nobody: no matching entries in passwd file" in res.stderr
+        run(*base, "exec", "-T", "web", "sh", "-c",
+            "rm /etc/passwd; dd if=/dev/zero of=/etc/passwd bs=1024 count=1025 2>/dev/null")
+        res = run(*base, "exec", "-T", "-u", "nobody", "web", "true", check=False, timeout=30)
+        assert res.returncode == 1
+        assert "cannot read /etc/passwd in the container: larger than 1048576 bytes" in res.stderr
+        assert "Traceback" not in res.stderr
+    finally:
+        run(*base, "down", check=False)

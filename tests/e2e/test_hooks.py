@@ -111,3 +111,37 @@ services:
     proc = run(*base, "up", "-d", check=False)
     assert proc.returncode == 1 and "svc hook exited with status 5" in proc.stderr
     run(*base, "down")
+
+
+def test_hook_user_with_a_hostile_passwd(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
+    """The container owns /etc/passwd: a symlink to a host FIFO must not hang ``stop``."""
+    import os
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    f = _write(tmp_path, f"""
+services:
+  svc:
+    image: busybox
+    {SLEEP}
+    pre_stop:
+      - command: ["true"]
+        user: nobody
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        run(*base, "up", "-d")
+        run(*base, "exec", "-T", "svc", "sh", "-c", f"cp /etc/passwd /passwd.orig; ln -sf {fifo} /etc/passwd")
+        proc = run(*base, "stop", check=False, timeout=30)  # resolved in the rootfs: no such file there
+        assert proc.returncode == 1
+        assert "unable to find user nobody: no matching entries in passwd file" in proc.stderr
+        run(*base, "exec", "-T", "svc", "sh", "-c", "mkfifo /p; ln -sf /p /etc/passwd")
+        proc = run(*base, "stop", check=False, timeout=30)
+        assert proc.returncode == 1
+        assert "cannot read /etc/passwd in the container: not a regular file" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        run(*base, "exec", "-T", "svc", "sh", "-c", "rm /etc/passwd; cp /passwd.orig /etc/passwd")
+        run(*base, "stop", timeout=30)
+    finally:
+        run(*base, "kill", check=False)
+        run(*base, "down", check=False)

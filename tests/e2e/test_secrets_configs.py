@@ -90,7 +90,7 @@ secrets:
     base = ["-f", str(f), "-p", project_name]
     proc = run(*base, "up", "-d", check=False)
     assert proc.returncode == 1
-    assert (f'environment variable "UNSET_SECRET_VAR_FOR_TEST" required by secret "{project_name}_fromenv" '
+    assert (f'environment variable "UNSET_SECRET_VAR_FOR_TEST" required by file "{project_name}_fromenv" '
             "is not set") in proc.stderr
     assert "Traceback" not in proc.stderr
     f = _write(tmp_path, f"""
@@ -147,6 +147,128 @@ volumes:
     # the other container's own files (/etc/hosts...) are not its mounts
     assert sh("reader", "cat /etc/hostname") != sh("data", "cat /etc/hostname")
     run(*base, "down")
+
+
+def test_volumes_from_rw_keeps_read_only_mounts_read_only(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "bound").mkdir()
+    (tmp_path / "pw.txt").write_text("secret\n")
+    f = _write(tmp_path, f"""
+services:
+  src:
+    image: busybox
+    {SLEEP}
+    volumes: ["./bound:/bind:ro", "rw:/rw"]
+    secrets: [pw]
+  use:
+    image: busybox
+    {SLEEP}
+    volumes_from: ["src:rw"]
+secrets:
+  pw:
+    file: ./pw.txt
+volumes:
+  rw: {{}}
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        run(*base, "up", "-d")
+        # ``:rw`` only keeps what was writable writable (moby: RW = m.RW && mode is rw)
+        assert run(*base, "exec", "-T", "use", "sh", "-c", "echo x > /rw/ok && cat /rw/ok").stdout == "x\n"
+        for script in ("echo x > /bind/new", "echo x > /run/secrets/pw"):
+            proc = run(*base, "exec", "-T", "use", "sh", "-c", script, check=False)
+            assert proc.returncode != 0, script
+        assert not (tmp_path / "bound" / "new").exists()
+        assert (tmp_path / "pw.txt").read_text() == "secret\n"
+    finally:
+        run(*base, "down", "-v", check=False)
+
+
+@pytest.mark.parametrize("command", [["create"], ["up", "--no-start"]])
+def test_volumes_from_without_starting(run, tmp_path: Path, project_name: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
+    # a_use sorts first: it must still be created after z_src, whose volumes it takes
+    f = _write(tmp_path, f"""
+services:
+  a_use:
+    image: busybox
+    {SLEEP}
+    volumes_from: [z_src]
+  z_src:
+    image: busybox
+    {SLEEP}
+    volumes: [/anon]
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        proc = run(*base, *command, check=False)
+        assert proc.returncode == 0, proc.stderr
+        run(*base, "start")
+        run(*base, "exec", "-T", "z_src", "sh", "-c", "echo shared > /anon/f")
+        assert run(*base, "exec", "-T", "a_use", "cat", "/anon/f").stdout == "shared\n"
+    finally:
+        run(*base, "down", "-v", check=False)
+
+
+def test_secret_uid_out_of_range_leaves_nothing(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
+    f = _write(tmp_path, f"""
+services:
+  svc:
+    image: busybox
+    {SLEEP}
+    secrets:
+      - source: s
+        uid: "99999999999"
+secrets:
+  s:
+    environment: S
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        proc = run(*base, "up", "-d", check=False, env={"S": "v"})
+        assert proc.returncode == 1
+        assert "service 'svc': secrets: secret 's': uid '99999999999' is out of range (0 to 4294967294)" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert run(*base, "ps", "-a", "-q").stdout.strip() == ""  # no ghost "Created" container
+    finally:
+        run(*base, "down", check=False)
+
+
+def test_secrets_as_docker_compose_skips_them(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "pw.txt").write_text("from-a-file\n")
+    (tmp_path / "bound").mkdir()
+    (tmp_path / "bound" / "mine").write_text("the volume's\n")
+    f = _write(tmp_path, f"""
+services:
+  svc:
+    image: busybox
+    {SLEEP}
+    volumes: ["./bound/mine:/run/secrets/over"]
+    secrets:
+      - source: pw
+        mode: 0400
+      - source: pw
+        target: over
+    configs:
+      - empty
+secrets:
+  pw:
+    file: ./pw.txt
+configs:
+  empty:
+    content: ""
+""")
+    base = ["-f", str(f), "-p", project_name]
+    try:
+        up = run(*base, "up", "-d")
+        assert "secrets `uid`, `gid` and `mode` are not supported, they will be ignored" in up.stderr
+
+        def sh(script: str) -> str:
+            return str(run(*base, "exec", "-T", "svc", "sh", "-c", script).stdout)
+
+        assert sh("cat /run/secrets/pw") == "from-a-file\n"
+        assert sh("cat /run/secrets/over") == "the volume's\n"  # the volume wins
+        assert sh("test -e /empty && echo there || echo skipped") == "skipped\n"
+    finally:
+        run(*base, "down", check=False)
 
 
 def _cgroup_dirs(name: str) -> list[Path]:

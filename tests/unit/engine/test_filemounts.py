@@ -57,7 +57,7 @@ def test_written_files_are_private_and_mounted_read_only(tmp_path: Path) -> None
 
 @pytest.mark.parametrize(("secret", "env", "message"), [
     (FileObject(name="x", external=True), {}, "unsupported external secret x"),
-    (FileObject(name="p_s", environment="NOPE"), {}, 'environment variable "NOPE" required by secret "p_s" is not set'),
+    (FileObject(name="p_s", environment="NOPE"), {}, 'environment variable "NOPE" required by file "p_s" is not set'),
     (FileObject(name="p_s", file="/nonexistent/file"), {},
      'invalid mount config for type "bind": bind source path does not exist: /nonexistent/file'),
 ])
@@ -73,6 +73,60 @@ def test_uid_must_be_a_number() -> None:
     project = _project(svc, configs={"c": FileObject(name="p_c", content="x")})
     with pytest.raises(ConfigError, match="uid 'root' must be a number"):
         filemounts.plan_files(project, svc)
+
+
+@pytest.mark.parametrize(("key", "value", "message"), [
+    ("uid", "99999999999", "service 'svc': secrets: secret 's': uid '99999999999' is out of range (0 to 4294967294)"),
+    ("uid", "-1", "service 'svc': secrets: secret 's': uid '-1' is out of range (0 to 4294967294)"),
+    ("gid", "4294967295", "service 'svc': secrets: secret 's': gid '4294967295' is out of range (0 to 4294967294)"),
+    ("mode", 0o17777, "service 'svc': secrets: secret 's': mode 0o17777 is not a file mode (0 to 0o7777)"),
+])
+def test_ids_and_mode_in_range(key: str, value: Any, message: str) -> None:
+    svc = Service(name="svc", image="busybox", secrets=[FileReference(source="s", **{key: value})])
+    project = _project(svc, environment={"E": "v"}, secrets={"s": FileObject(name="p_s", environment="E")})
+    with pytest.raises(ConfigError) as info:
+        filemounts.plan_files(project, svc)
+    assert str(info.value) == message
+
+
+def test_largest_id_accepted() -> None:
+    svc = Service(name="svc", image="busybox", secrets=[FileReference(source="s", uid="4294967294", gid="0")])
+    project = _project(svc, environment={"E": "v"}, secrets={"s": FileObject(name="p_s", environment="E")})
+    assert filemounts.plan_files(project, svc)[0].uid == 2**32 - 2
+
+
+def test_volume_targets_win_and_empty_configs_are_skipped() -> None:
+    svc = Service(name="svc", image="busybox",
+                  secrets=[FileReference(source="s"), FileReference(source="t", target="/data/t")],
+                  configs=[FileReference(source="empty"), FileReference(source="c", target="/run/secrets/s"),
+                           FileReference(source="e", target="/e")])
+    project = _project(svc, environment={"E": "v", "BLANK": ""}, secrets={
+        "s": FileObject(name="p_s", environment="E"), "t": FileObject(name="p_t", environment="E"),
+    }, configs={"empty": FileObject(name="p_empty", content=""), "c": FileObject(name="p_c", content="x"),
+                "e": FileObject(name="p_e", environment="BLANK")})
+    taken = {"/data/t"}
+    files = filemounts.plan_files(project, svc, taken)
+    # the volume keeps /data/t, the secret keeps /run/secrets/s, the empty configs are not written
+    assert [(f.kind, f.name, f.target) for f in files] == [("secret", "s", "/run/secrets/s")]
+    assert taken == {"/data/t", "/run/secrets/s"}
+
+
+def test_warnings_for_file_backed_with_uid_gid_mode(tmp_path: Path) -> None:
+    (tmp_path / "f").write_text("x")
+    svc = Service(name="svc", image="busybox",
+                  secrets=[FileReference(source="f", mode=0o400), FileReference(source="f", target="g", uid="1"),
+                           FileReference(source="env", uid="1")],
+                  configs=[FileReference(source="f", gid="2"), FileReference(source="f", target="/plain")])
+    project = _project(svc, environment={"E": "v"},
+                       secrets={"f": FileObject(name="p_f", file=str(tmp_path / "f")),
+                                "env": FileObject(name="p_env", environment="E")},
+                       configs={"f": FileObject(name="p_f", file=str(tmp_path / "f"))})
+    assert filemounts.warnings(project, svc) == [
+        "secrets `uid`, `gid` and `mode` are not supported, they will be ignored",
+        "config `uid`, `gid` and `mode` are not supported, they will be ignored",
+    ]
+    plain = Service(name="svc", image="busybox", secrets=[FileReference(source="f")])
+    assert filemounts.warnings(project, plain) == []
 
 
 def _container(paths: Paths, cid: str, service: str, number: int, mounts: list[dict[str, Any]],
@@ -105,7 +159,8 @@ def test_volumes_from(tmp_path: Path) -> None:
 
     assert mounts("data") == [("/vol", "/v", False), ("/ro", "/r", True)]
     assert mounts("data:ro") == [("/vol", "/v", True), ("/ro", "/r", True)]
-    assert mounts("data:rw") == [("/vol", "/v", False), ("/ro", "/r", False)]
+    # ``:rw`` never widens: a read-only mount of the source stays read-only (moby daemon/volumes.go)
+    assert mounts("data:rw") == [("/vol", "/v", False), ("/ro", "/r", True)]
     assert mounts("data", taken=frozenset({"/vol"})) == [("/ro", "/r", True)]
     assert mounts("container:standalone:ro") == [("/b", "/bb", True)]
     with pytest.raises(ConfigError, match="no such container: gone"):
@@ -119,3 +174,56 @@ def test_hooks_in_the_record() -> None:
     assert hooks.record_hooks(svc) == {"pre_stop": [
         {"command": ["true"], "user": "root", "privileged": False, "working_dir": None, "environment": {}}]}
     assert hooks.record_hooks(Service(name="svc", image="busybox")) == {}
+
+
+@pytest.mark.parametrize("command", ["start", "restart"])
+def test_a_failing_hook_still_notifies_the_monitor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                   command: str) -> None:
+    from composer.engine import containers, control, monitor_client
+    from composer.engine import project as engine
+    from composer.errors import ComposerError
+
+    paths = Paths.from_root(tmp_path)
+    _container(paths, "c1", "svc", 1, [])
+    notified: list[str] = []
+    monkeypatch.setattr(containers, "is_running", lambda paths, cid: command == "restart")
+    monkeypatch.setattr(containers, "start", lambda paths, rec, **kw: rec)
+    monkeypatch.setattr(containers, "stop", lambda *a, **kw: 0)
+    monkeypatch.setattr(monitor_client, "ensure_monitor", lambda paths, project: None)
+    monkeypatch.setattr(monitor_client, "notify", lambda paths, project: notified.append(project))
+
+    def failing(paths: Paths, rec: dict[str, Any], kind: str, report: Any = None) -> None:
+        if kind == hooks.POST_START:
+            raise ComposerError("svc hook exited with status 3")
+
+    monkeypatch.setattr(hooks, "run", failing)
+    with pytest.raises(ComposerError, match="hook exited"):
+        if command == "start":
+            engine.start(paths, "p", [])
+        else:
+            control.restart(paths, "p", [])
+    assert notified == ["p"]  # the started container is watched all the same
+
+
+def test_rootfs_tables_are_read_inside_the_rootfs(tmp_path: Path) -> None:
+    from composer.engine.execcmd import MAX_TABLE, read_rootfs_table
+
+    root = tmp_path / "rootfs"
+    (root / "etc").mkdir(parents=True)
+    host = tmp_path / "host-passwd"
+    host.write_text("host:x:0:0::/:/bin/sh\n")
+    (root / "etc" / "passwd").symlink_to(host)  # absolute: resolved inside the rootfs, where it is not
+    assert read_rootfs_table(str(root), "etc/passwd") == ""
+    (root / "etc" / "real").write_text("c:x:1:1::/:/bin/sh\n")
+    (root / "etc" / "group").symlink_to("/etc/real")
+    assert read_rootfs_table(str(root), "etc/group") == "c:x:1:1::/:/bin/sh\n"
+    os.mkfifo(root / "fifo")
+    (root / "etc" / "passwd").unlink()
+    (root / "etc" / "passwd").symlink_to("/fifo")
+    with pytest.raises(ConfigError, match=r"^cannot read /etc/passwd in the container: not a regular file$"):
+        read_rootfs_table(str(root), "etc/passwd")  # at once: no blocking open
+    (root / "etc" / "passwd").unlink()
+    (root / "etc" / "passwd").write_bytes(b"x" * (MAX_TABLE + 1))
+    with pytest.raises(ConfigError, match="larger than 1048576 bytes"):
+        read_rootfs_table(str(root), "etc/passwd")
+    assert read_rootfs_table(str(root), "etc/shadow") == ""
