@@ -223,3 +223,14 @@ def free_subnet() -> IPv4Network:
         if not any(net.overlaps(u) for u in used):
             return net
     raise AssertionError("no free subnet")
+
+
+#: a service command that runs until stopped and exits 0 on SIGTERM (a shell as pid 1 ignores it otherwise)
+SLEEP_COMMAND = 'command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 1000 & wait"]'
+
+
+def write_compose(directory: Path, text: str) -> Path:
+    """``directory/compose.yaml`` with ``text``; its path."""
+    path = directory / "compose.yaml"
+    path.write_text(text)
+    return path

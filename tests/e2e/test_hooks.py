@@ -6,23 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SLEEP_COMMAND, write_compose
+
 pytestmark = pytest.mark.root
 
-SLEEP = 'command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 1000 & wait"]'
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "compose.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_post_start_runs_with_its_settings(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     user: "65534"
     environment: {{BASE: base}}
     post_start:
@@ -40,11 +35,11 @@ services:
 
 
 def test_post_start_failure_fails_the_command(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     post_start:
       - command: ["sh", "-c", "echo failing; exit 3"]
       - command: ["touch", "/tmp/second"]
@@ -64,11 +59,11 @@ services:
 def test_pre_stop_runs_at_stop_and_down(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     out.mkdir()
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes: ["./out:/out"]
     pre_stop:
       - command: ["sh", "-c", "echo stopping >> /out/log; echo pre-stop-out"]
@@ -89,11 +84,11 @@ services:
 def test_hooks_on_up(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     out = tmp_path / "out"
     out.mkdir()
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes: ["./out:/out"]
     environment: {{V: "1"}}
     post_start:
@@ -119,11 +114,11 @@ def test_hook_user_with_a_hostile_passwd(run, tmp_path: Path, project_name: str)
 
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     pre_stop:
       - command: ["true"]
         user: nobody

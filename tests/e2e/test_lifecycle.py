@@ -13,16 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests import helpers
+from tests.helpers import write_compose
 
 pytestmark = pytest.mark.root
 
 TRAP = "trap 'exit 0' TERM; "
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "compose.yaml"
-    path.write_text(text)
-    return path
 
 
 def _ps(run, base: list[str], *extra: str) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -30,7 +25,7 @@ def _ps(run, base: list[str], *extra: str) -> list[dict]:  # type: ignore[no-unt
 
 
 def test_stop_start_rm_and_exit_codes(run, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
@@ -77,7 +72,7 @@ services:
 
 
 def test_stop_waits_grace_period_then_kills(run, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, """
+    f = write_compose(tmp_path, """
 services:
   stubborn:
     image: busybox
@@ -96,7 +91,7 @@ services:
 
 
 def test_service_healthy_failure_names_the_dependency(run, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   db:
     image: busybox
@@ -123,7 +118,7 @@ services:
 
 
 def test_completed_successfully_orders_one_shot_jobs(run, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   migrate:
     image: busybox
@@ -148,7 +143,7 @@ volumes:
 
 
 def test_dependency_cycle_is_reported(run, tmp_path: Path) -> None:
-    f = _write(tmp_path, """
+    f = write_compose(tmp_path, """
 services:
   a: {image: busybox, depends_on: [b]}
   b: {image: busybox, depends_on: [a]}
@@ -159,7 +154,7 @@ services:
 
 
 def test_foreground_up_prints_logs_and_ctrl_c_stops(composer_root: Path, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   talker:
     image: busybox

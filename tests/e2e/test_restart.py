@@ -10,15 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import wait_for
+from tests.helpers import wait_for, write_compose
 
 pytestmark = pytest.mark.root
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "compose.yaml"
-    path.write_text(text)
-    return path
 
 
 def _rows(run, base):  # type: ignore[no-untyped-def]
@@ -26,7 +20,7 @@ def _rows(run, base):  # type: ignore[no-untyped-def]
 
 
 def test_on_failure_restarts_three_times_then_stays_stopped(run, tmp_path: Path, project_name: str) -> None:
-    f = _write(tmp_path, """
+    f = write_compose(tmp_path, """
 services:
   crashy:
     image: busybox
@@ -49,7 +43,7 @@ services:
 
 def test_always_survives_monitor_kill_and_stop_is_respected(run, composer_root: Path, tmp_path: Path,
                                                            project_name: str) -> None:
-    f = _write(tmp_path, """
+    f = write_compose(tmp_path, """
 services:
   svc:
     image: busybox

@@ -9,25 +9,20 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers import SLEEP_COMMAND, write_compose
+
 pytestmark = pytest.mark.root
 
-SLEEP = 'command: ["sh", "-c", "trap \'exit 0\' TERM; sleep 1000 & wait"]'
-
-
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "compose.yaml"
-    path.write_text(text)
-    return path
 
 
 def test_secrets_and_configs(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "pw.txt").write_text("from-a-file\n")
     (tmp_path / "app.conf").write_text("conf=1\n")
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     secrets:
       - pw
       - source: inline
@@ -77,11 +72,11 @@ configs:
 
 
 def test_secret_errors(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     secrets: [fromenv]
 secrets:
   fromenv:
@@ -93,11 +88,11 @@ secrets:
     assert (f'environment variable "UNSET_SECRET_VAR_FOR_TEST" required by file "{project_name}_fromenv" '
             "is not set") in proc.stderr
     assert "Traceback" not in proc.stderr
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     secrets: [ext]
 secrets:
   ext:
@@ -111,21 +106,21 @@ secrets:
 
 def test_volumes_from(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "bound").mkdir()
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   data:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes:
       - shared:/shared
       - ./bound:/bound
   reader:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes_from: ["data:ro"]
   writer:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes_from: [data]
 volumes:
   shared: {{}}
@@ -152,16 +147,16 @@ volumes:
 def test_volumes_from_rw_keeps_read_only_mounts_read_only(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "bound").mkdir()
     (tmp_path / "pw.txt").write_text("secret\n")
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   src:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes: ["./bound:/bind:ro", "rw:/rw"]
     secrets: [pw]
   use:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes_from: ["src:rw"]
 secrets:
   pw:
@@ -186,15 +181,15 @@ volumes:
 @pytest.mark.parametrize("command", [["create"], ["up", "--no-start"]])
 def test_volumes_from_without_starting(run, tmp_path: Path, project_name: str, command: list[str]) -> None:  # type: ignore[no-untyped-def]
     # a_use sorts first: it must still be created after z_src, whose volumes it takes
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   a_use:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes_from: [z_src]
   z_src:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes: [/anon]
 """)
     base = ["-f", str(f), "-p", project_name]
@@ -209,11 +204,11 @@ services:
 
 
 def test_secret_uid_out_of_range_leaves_nothing(run, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     secrets:
       - source: s
         uid: "99999999999"
@@ -236,11 +231,11 @@ def test_secrets_as_docker_compose_skips_them(run, tmp_path: Path, project_name:
     (tmp_path / "pw.txt").write_text("from-a-file\n")
     (tmp_path / "bound").mkdir()
     (tmp_path / "bound" / "mine").write_text("the volume's\n")
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     volumes: ["./bound/mine:/run/secrets/over"]
     secrets:
       - source: pw
@@ -280,11 +275,11 @@ def _cgroup_dirs(name: str) -> list[Path]:
 
 def test_annotations_and_cgroup_parent(run, composer_root: Path, tmp_path: Path, project_name: str) -> None:  # type: ignore[no-untyped-def]
     parent = f"{project_name}-parent"  # relative: below composer's own group, as the default one
-    f = _write(tmp_path, f"""
+    f = write_compose(tmp_path, f"""
 services:
   svc:
     image: busybox
-    {SLEEP}
+    {SLEEP_COMMAND}
     annotations: {{org.example.team: blue}}
     cgroup_parent: {parent}
 """)
