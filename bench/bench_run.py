@@ -52,7 +52,9 @@ def bench(n: int, podman: list[str] | None) -> dict[str, list[tuple[float, float
     root = Path(tempfile.mkdtemp(prefix="composer-bench-run-"))
     work = Path(tempfile.mkdtemp(prefix="composer-bench-run-proj-"))
     (work / "compose.yaml").write_text(COMPOSE)
-    env = {**os.environ, "COMPOSER_ROOT": str(root)}
+    # bytecode written by the warm-up: with PYTHONDONTWRITEBYTECODE set, each run would compile every module
+    # edited since its last .pyc (10+ ms apiece), which no installed composer does
+    env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}, "COMPOSER_ROOT": str(root)}
     if Path(sys.executable).with_name("composer").exists():  # the image script's composer: this interpreter's
         env.setdefault("COMPOSER", str(Path(sys.executable).with_name("composer")))
     composer = [sys.executable, "-m", "composer", "-f", str(work / "compose.yaml"), "-p", "benchrun"]

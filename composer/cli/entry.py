@@ -150,6 +150,9 @@ def _run(opts: dict[str, list[str]], args: list[str]) -> int:
     kwargs = runcmd.parse(args)
     if kwargs is None or not set(opts) <= _BUILD_GLOBALS | {"--runtime"} or any(os.environ.get(v) for v in _FULL_CLI_ENV):
         raise _Fallback
+    from composer.runtime import zygote
+
+    zygote.start(preload=False)  # the shim forks from a small process while this one imports the engine
     g = _global_options(opts)
     g.runtime = opts.get("--runtime", [os.environ.get("COMPOSER_RUNTIME", "")])[-1] or None
     return runcmd.run(g, **kwargs)
@@ -221,7 +224,7 @@ def main() -> None:
         os._exit(141)
 
 
-# Commands that start containers: the shims come from ``runtime.zygote`` (not for ``run``'s one container).
+# Commands that start containers: the shims come from ``runtime.zygote`` (``run``'s fast path starts its own).
 _ZYGOTE_COMMANDS = ("up", "start", "restart")
 
 

@@ -95,7 +95,7 @@ def run(g: GlobalOptions, service: str, command: list[str] | None = None, *, det
         user=user, workdir=workdir, publish=publish or [], service_ports=service_ports, volumes=volume or [],
         no_deps=no_deps, use_aliases=use_aliases, runtime=g.runtime, environ=dict(os.environ),
         image_options=g.image_options(), tty=tty, interactive=interactive,
-        stdio=attachment.stdio if attachment else None,
+        stdio=attachment.stdio if attachment else None, remove=rm,
     )
     with _Forward(paths, attached=attachment is not None) as forward:
         try:

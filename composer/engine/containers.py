@@ -117,12 +117,14 @@ def start(paths: Paths, record: dict[str, Any], *, fresh: bool = False, notify: 
     ``before_run`` is called once the rootfs and network are ready, just before
     the process starts (``up`` waits there for the monitor it started meanwhile).
     """
-    from composer.engine import attach, restarts
+    from composer.engine import attach
     from composer.runtime import api
 
     cid = record["id"]
     cdir = paths.container_dir(cid)
     if not fresh:
+        from composer.engine import restarts
+
         restarts.clear_user_stop(paths, cid)
         if is_running(paths, cid):
             return record
@@ -181,7 +183,10 @@ def remove(paths: Paths, record: dict[str, Any], *, veths: bool = True) -> None:
     """Remove a stopped container: runtime state, bundle, writable layer, logs."""
     from composer.runtime import api
 
-    stop(paths, record, timeout=0, veths=veths)
+    if record.get("oneoff") and not is_running(paths, record["id"]):
+        release(paths, record, veths=veths)  # a one-off never restarts: no stop marker for the monitor
+    else:
+        stop(paths, record, timeout=0, veths=veths)
     with contextlib.suppress(RuntimeFailure):
         api.delete_container(record["id"], paths.runtime)
     shutil.rmtree(paths.container_dir(record["id"]), ignore_errors=True)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -70,6 +69,7 @@ class RunOptions:
     tty: bool = False  # a pseudo-terminal as the container's stdio (not -T, on a terminal)
     interactive: bool = True  # keep stdin open (-i, on by default as in Docker Compose)
     stdio: Any = None  # the caller's descriptors (``Attachment.stdio``); None: detached
+    remove: bool = False  # --rm: its records go once it exits, so they are written without fsync
 
 
 def oneoff_service(project: Project, opts: RunOptions, slug: str) -> Service:
@@ -179,10 +179,23 @@ async def run(paths: Paths, project: Project, store: ImageStore, opts: RunOption
 
 
 def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions) -> dict[str, Any]:
-    from composer.engine import images as engine_images
-    from composer.engine import publish
+    slug = os.urandom(32).hex()  # as ``secrets.token_hex(32)``, without its imports (hmac, random, base64)
+    warm = opts.runtime in (None, "builtin")
+    if warm:
+        from composer.runtime import cgroups
 
-    slug = secrets.token_hex(32)
+        cgroups.keep_migration_warm()  # the first cgroup move's wait, while the container is made
+    try:
+        return _make_and_start(paths, project, store, opts, slug)
+    finally:
+        if warm:
+            cgroups.stop_warming()
+
+
+def _make_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions,
+                    slug: str) -> dict[str, Any]:
+    from composer.engine import images as engine_images
+
     svc = oneoff_service(project, opts, slug)
     if opts.name and any(r["name"] == opts.name for r in state.container_records(paths)):
         raise ConfigError(f'container name "{opts.name}" is already in use')
@@ -198,16 +211,20 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
                 engine._ensure_volumes(paths, project, [opts.service], _quiet)
             else:
                 engine._prepare(paths, project, [opts.service], _quiet)
+        sync = not opts.remove  # (each write is still atomic: a reader sees a whole record)
         rec = create.create(paths, project, svc, 1, image, "", opts.runtime, oneoff=True,
-                            extra_labels={SLUG_LABEL: slug})
+                            extra_labels={SLUG_LABEL: slug}, sync=sync)
         if not opts.use_aliases:
             for att in rec.get("networks", {}).values():
                 if isinstance(att, dict):
                     att["aliases"] = []  # reachable by container name only, as in Docker
-        state.save_container(paths, rec)
+        state.save_container(paths, rec, sync=False)  # ``create`` wrote it a moment ago (synced unless --rm)
         try:
-            publish.check_ports(rec)
-            return containers.start(paths, rec, fresh=True, stdio=opts.stdio)
+            if rec.get("ports"):
+                from composer.engine import publish  # (and anyio): only for ports
+
+                publish.check_ports(rec)
+            return containers.start(paths, rec, fresh=True, stdio=opts.stdio, sync=sync)
         except BaseException:
             containers.remove(paths, rec)
             raise

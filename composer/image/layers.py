@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import os
 import stat
-import tarfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
+
+if TYPE_CHECKING:
+    import tarfile
 
 WHITEOUT_PREFIX = ".wh."
 OPAQUE = ".wh..wh..opq"
@@ -41,6 +43,8 @@ def _is_opaque(path: str) -> bool:
 
 
 def tarinfo_for(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo:
+    import tarfile  # not at module level: ``run`` imports this module for ``lookup`` alone
+
     """A TarInfo for ``path`` (already lstat'ed) stored under ``name``."""
     info = tarfile.TarInfo(name)
     info.mode = stat.S_IMODE(st.st_mode)
@@ -80,6 +84,8 @@ def tarinfo_for(path: str, name: str, st: os.stat_result) -> tarfile.TarInfo:
 
 
 def write_diff(upper: Path, out: BinaryIO, skip: Iterable[str] = ()) -> None:
+    import tarfile
+
     """The upper dir of an overlay as an OCI layer tar (``skip``: relative paths left out)."""
     skipped = set(skip)
     links: dict[tuple[int, int], str] = {}

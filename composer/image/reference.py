@@ -38,9 +38,9 @@ _DOMAIN = rf"(?:{_DOMAIN_NAME}|{_IPV6})(?::[0-9]+)?"
 _TAG = r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}"
 _DIGEST = r"[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}"
 _NAME = rf"(?:{_DOMAIN}/)?{_PATH_COMPONENT}(?:/{_PATH_COMPONENT})*"
-_REFERENCE_RE = re.compile(rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?", re.ASCII)
-_ANCHORED_ID_RE = re.compile(r"[a-f0-9]{64}")
-_SHA256_RE = re.compile(r"sha256:[a-f0-9]{64}")
+_REFERENCE = rf"({_NAME})(?::({_TAG}))?(?:@({_DIGEST}))?"  # compiled on first use (re caches it): 3-9 ms
+_ANCHORED_ID = r"[a-f0-9]{64}"
+_SHA256 = r"sha256:[a-f0-9]{64}"
 
 _INVALID = "invalid reference format"
 
@@ -100,7 +100,7 @@ def _split_domain(name: str) -> tuple[str, str]:
 
 def parse_reference(text: str) -> Reference:
     """Parse and normalise ``text``; raise ImageError with Docker's message if invalid."""
-    if _ANCHORED_ID_RE.fullmatch(text):
+    if re.fullmatch(_ANCHORED_ID, text):
         raise ImageError(
             f"invalid repository name ({text}), cannot specify 64-byte hexadecimal strings"
         )
@@ -108,9 +108,9 @@ def parse_reference(text: str) -> Reference:
     remote = remainder.partition(":")[0]
     if remote.lower() != remote:
         raise ImageError(f"{_INVALID}: repository name ({remote}) must be lowercase")
-    match = _REFERENCE_RE.fullmatch(f"{domain}/{remainder}")
+    match = re.fullmatch(_REFERENCE, f"{domain}/{remainder}", re.ASCII)
     if match is None:
-        if _REFERENCE_RE.fullmatch(f"{domain}/{remainder}".lower()):
+        if re.fullmatch(_REFERENCE, f"{domain}/{remainder}".lower(), re.ASCII):
             raise ImageError(f"{_INVALID}: repository name must be lowercase")
         raise ImageError(_INVALID)
     name, tag, digest = match.groups()
@@ -118,7 +118,7 @@ def parse_reference(text: str) -> Reference:
         raise ImageError(
             f"{_INVALID}: repository name must not be more than {NAME_TOTAL_LENGTH_MAX} characters"
         )
-    if digest is not None and digest.startswith("sha256:") and not _SHA256_RE.fullmatch(digest):
+    if digest is not None and digest.startswith("sha256:") and not re.fullmatch(_SHA256, digest):
         raise ImageError(f"{_INVALID}: invalid checksum digest length")
     domain, _, path = name.partition("/")
     if tag is None and digest is None:
@@ -128,4 +128,4 @@ def parse_reference(text: str) -> Reference:
 
 def is_image_id(text: str) -> bool:
     """True for a full image id ``sha256:<64 hex>``."""
-    return _SHA256_RE.fullmatch(text) is not None
+    return re.fullmatch(_SHA256, text) is not None

@@ -357,12 +357,12 @@ class ImageStore:
 
     def _ensure_snapshot(self, diff_id: str, layer: dict[str, Any]) -> Path:
         """The snapshot of a layer, unpacked again from its blob if it went missing."""
-        from composer.image.ingest import copy_decompressed
-        from composer.image.unpack import unpack_layer
-
         fs = self.snapshot_dir(diff_id)
         if fs.is_dir():
             return fs
+        from composer.image.ingest import copy_decompressed  # (tarfile, zlib...): only to unpack
+        from composer.image.unpack import unpack_layer
+
         self.snapshots.mkdir(parents=True, exist_ok=True)
         self.layout.ensure()
         blob = self.layout.blob_path(layer["digest"])

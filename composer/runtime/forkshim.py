@@ -18,7 +18,6 @@ delete), instead of a second fork on the critical path.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 from collections.abc import Callable, Sequence
@@ -47,6 +46,7 @@ def start(
     """
     args = prepared(argv, record, directory)
     reap()
+    cgroups.stop_warming()  # (``keep_migration_warm``) before the fork: one thread forks without CPython's after-fork work
     try:
         child = syscalls.bare_fork()
     except OSError:
@@ -67,7 +67,7 @@ def start(
     return str(args.backend)
 
 
-def prepared(argv: Sequence[str], record: Record, directory: Path) -> argparse.Namespace:
+def prepared(argv: Sequence[str], record: Record, directory: Path) -> shim.ShimArgs:
     """The shim's arguments, with what it would read and make first (see the module docstring)."""
     args = shim.parse_args(argv)
     args.record = record

@@ -48,14 +48,19 @@ _MAX_MESSAGE = 1 << 20
 _MAX_FDS = 16
 
 
-def start() -> int:
-    """Fork the zygote if none runs yet; its pid. Call before threads or heavy imports."""
+def start(*, preload: bool = True) -> int:
+    """Fork the zygote if none runs yet; its pid. Call before threads or heavy imports.
+
+    ``preload``: import here, before the fork, what the caller needs for any start
+    anyway (the bundle's spec, the backend's check), once rather than in both
+    processes (``up``'s many starts). ``run``'s single start gains more from the
+    two processes importing in parallel: it passes False.
+    """
     global _CONN, _PID
     if _CONN is not None:
         return _PID
-    # what the caller needs for any start anyway (the bundle's spec, the backend's check): imported once,
-    # here, rather than by both processes; the zygote imports the rest, the shim's, in parallel
-    from composer.runtime import api, backends, cgroups, seccomp, spec  # noqa: F401
+    if preload:  # the zygote imports the rest, the shim's, in parallel
+        from composer.runtime import api, backends, cgroups, seccomp, spec  # noqa: F401
     ours, theirs = (_above_stdio(s) for s in socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET))
     pid = os.fork()
     if pid == 0:

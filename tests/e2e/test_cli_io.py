@@ -185,3 +185,20 @@ services:
     while b"/dev/pts/0\r\n" not in (logs := _composer(composer_root, *base, "logs", "--no-log-prefix", "term").stdout):
         assert time.monotonic() < deadline, logs  # the terminal's output, logged as stdout
         time.sleep(0.1)
+
+
+def test_run_rm_imports_only_what_its_container_needs(composer_root: Path, tmp_path: Path,
+                                                      project_name: str) -> None:
+    """A plain ``run --rm`` (no ports: no anyio; the shim's arguments without argparse) imports no more."""
+    base = _stack(tmp_path, project_name)
+    _composer(composer_root, *base, "run", "--rm", "svc", "true")  # the project cache and the network, once
+    env = {**os.environ, "COMPOSER_ROOT": str(composer_root)}
+    res = subprocess.run([sys.executable, "-X", "importtime", "-m", "composer", *base, "run", "--rm", "svc",
+                          "sh", "-c", "exit 5"], capture_output=True, env=env, timeout=60, check=False,
+                         stdin=subprocess.DEVNULL)
+    assert res.returncode == 5, res.stderr
+    loaded = {line.split("|")[-1].strip() for line in res.stderr.decode().splitlines() if "|" in line}
+    assert "composer.engine.oneoff" in loaded
+    assert not loaded & {"anyio", "argparse", "pydantic", "composer.engine.publish", "composer.image.unpack"}, \
+        loaded & {"anyio", "argparse", "pydantic", "composer.engine.publish", "composer.image.unpack"}
+    assert not list((composer_root / "containers").iterdir())

@@ -63,3 +63,26 @@ def test_forked_shim_is_reaped(builtin_runtime: Runtime) -> None:
     api.delete_container("reaped", rt.run_root)
     with pytest.raises(ChildProcessError):
         os.waitpid(record.shim_pid, os.WNOHANG)  # and no zombie of ours: stop and delete reaped it
+
+
+def test_migration_warmer_runs_until_the_start_stops_it(builtin_runtime: Runtime) -> None:
+    """``run``'s ``keep_migration_warm``: a thread moving the caller into its own group until the fork."""
+    import threading
+
+    from composer.runtime import cgroups
+
+    before = threading.active_count()
+    cgroups.keep_migration_warm()
+    cgroups.keep_migration_warm()  # once
+    try:
+        assert threading.active_count() == before + 1
+        own = Path("/proc/self/cgroup").read_text()
+        state = builtin_runtime.start("warmed", ["sleep", "60"])  # forkshim.start stops the thread first
+        assert threading.active_count() == before
+        assert Path("/proc/self/cgroup").read_text() == own  # the moves changed nothing
+        assert _status(state.pid)["State"][0] in "RS"
+        assert api.stop_container("warmed", builtin_runtime.run_root, signal.SIGKILL, timeout=5) == 137
+    finally:
+        cgroups.stop_warming()
+        cgroups.stop_warming()  # a no-op once stopped
+    assert threading.active_count() == before
