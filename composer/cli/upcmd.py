@@ -185,16 +185,16 @@ def _early_name(g: GlobalOptions) -> str:
 
 
 def _detached(g: GlobalOptions, proj: Any, opts: Any, *, wait: bool, wait_timeout: float | None) -> None:
-    import anyio
-
     from composer.cli.progress import report
     from composer.engine import up as engine_up
     from composer.errors import ComposerError
     from composer.image.store import ImageStore
 
     paths = g.paths
-    recs = anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, report)
+    recs = engine_up.up_sync(paths, proj, ImageStore(paths.state_root), opts, report)
     if wait:
+        import anyio
+
         from composer.engine import waits
 
         try:
@@ -205,8 +205,6 @@ def _detached(g: GlobalOptions, proj: Any, opts: Any, *, wait: bool, wait_timeou
 
 def _foreground(g: GlobalOptions, proj: Any, opts: Any, *, attach: list[str] | None,
                 no_attach: list[str] | None, **attach_options: Any) -> int:
-    import anyio
-
     from composer.cli.progress import report
     from composer.engine import up as engine_up
     from composer.image.store import ImageStore
@@ -226,7 +224,7 @@ def _foreground(g: GlobalOptions, proj: Any, opts: Any, *, attach: list[str] | N
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        recs = anyio.run(engine_up.up, paths, proj, ImageStore(paths.state_root), opts, report)
+        recs = engine_up.up_sync(paths, proj, ImageStore(paths.state_root), opts, report)
         state["services"] = sorted({r["service"] for r in recs})
         # ``attach: false`` services are not attached unless named by --attach, as Docker Compose
         quiet = {name for name, svc in proj.services.items() if svc.attach is False}

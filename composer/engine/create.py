@@ -42,14 +42,34 @@ def _image_file(image: Image, rel: str) -> str:
 
 
 def _read_image_file(image: Image, rel: str) -> str:
-    for layer in reversed(image.layers):
-        path = Path(layer) / rel
-        if path.is_file():
-            try:
-                return path.read_text(errors="replace")
-            except OSError:
-                return ""
-    return ""
+    """``rel``'s text as the container will see it ("" when the image has none).
+
+    The image's layers are untrusted: the path is resolved inside the image
+    (symlinks followed as if its root were ``/``, whiteouts and opaque
+    directories honoured) and the file read with ``execcmd.read_table_file``
+    (no symlink, FIFO or device followed, at most ``MAX_TABLE`` bytes).
+    """
+    import os
+    import stat
+
+    from composer.engine.execcmd import read_table_file
+    from composer.image.layers import lookup, resolve_path
+
+    shown = f"/{rel}"
+    where = f"image {image.refs[0] if image.refs else image.short_id}"
+    path = rel
+    for _ in range(40):
+        found = lookup(image.layers, resolve_path(image.layers, path))
+        if found is None:
+            return ""
+        if not stat.S_ISLNK(found[1].st_mode):
+            return read_table_file(str(found[0]), shown, where)
+        try:
+            target = os.readlink(found[0])
+        except OSError as exc:
+            raise ConfigError(f"cannot read {shown} in {where}: {exc.strerror or exc}") from None
+        path = target if target.startswith("/") else os.path.join(os.path.dirname(path), target)
+    raise ConfigError(f"cannot read {shown} in {where}: too many levels of symbolic links")
 
 
 def labels_for(project: Project, service: Service, number: int, image: Image, config_hash: str) -> dict[str, str]:

@@ -96,26 +96,39 @@ def read_rootfs_table(root: str, rel: str) -> str:
 
     The container owns these files: one that made /etc/passwd a symlink to a
     host FIFO, /dev/zero or a huge host file would hang or bloat the engine.
-    So the path is resolved inside the rootfs (``secure_join``), the last
-    component is opened without following a symlink and without blocking, and
-    only a regular file of at most ``MAX_TABLE`` bytes is read.
+    So the path is resolved inside the rootfs (``secure_join``) and read with
+    ``read_table_file``.
     """
     from composer.runtime.securejoin import secure_join
 
     shown = f"/{rel}"
     try:
         path = secure_join(root, rel)
+    except (OSError, ComposerError) as exc:
+        raise ConfigError(f"cannot read {shown} in the container: {_why(exc)}") from None
+    return read_table_file(path, shown, "the container")
+
+
+def read_table_file(path: str, shown: str, where: str) -> str:
+    """The text of the file at ``path``, already resolved inside its root ("" when absent).
+
+    Shared by the containers' tables (``read_rootfs_table``) and the images'
+    (``create`` resolving ``user:``): the last component is opened without
+    following a symlink and without blocking, and only a regular file of at
+    most ``MAX_TABLE`` bytes is read. Errors name the file as ``shown`` in ``where``.
+    """
+    try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC)
     except (FileNotFoundError, NotADirectoryError):
         return ""
-    except (OSError, ComposerError) as exc:
-        raise ConfigError(f"cannot read {shown} in the container: {_why(exc)}") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {shown} in {where}: {_why(exc)}") from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise ConfigError(f"cannot read {shown} in the container: not a regular file")
+            raise ConfigError(f"cannot read {shown} in {where}: not a regular file")
         if st.st_size > MAX_TABLE:
-            raise ConfigError(f"cannot read {shown} in the container: larger than {MAX_TABLE} bytes")
+            raise ConfigError(f"cannot read {shown} in {where}: larger than {MAX_TABLE} bytes")
         chunks: list[bytes] = []
         size = 0
         while size <= MAX_TABLE and (chunk := os.read(fd, MAX_TABLE + 1 - size)):
@@ -123,11 +136,11 @@ def read_rootfs_table(root: str, rel: str) -> str:
             size += len(chunk)
         data = b"".join(chunks)
     except OSError as exc:
-        raise ConfigError(f"cannot read {shown} in the container: {_why(exc)}") from None
+        raise ConfigError(f"cannot read {shown} in {where}: {_why(exc)}") from None
     finally:
         os.close(fd)
     if len(data) > MAX_TABLE:  # (it grew after the fstat)
-        raise ConfigError(f"cannot read {shown} in the container: larger than {MAX_TABLE} bytes")
+        raise ConfigError(f"cannot read {shown} in {where}: larger than {MAX_TABLE} bytes")
     return data.decode(errors="replace")
 
 

@@ -128,9 +128,6 @@ def _fork(paths: Paths, project: str) -> bool:
 
     if threading.active_count() != 1:
         return False
-    # what the caller imports anyway (``anyio.run`` imports the backend), now: shared with the child
-    import anyio._backends._asyncio  # noqa: F401
-
     from composer.engine import containers, restarts  # noqa: F401
     from composer.runtime import state as run_state  # noqa: F401
 

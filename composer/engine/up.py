@@ -1,22 +1,21 @@
 """``up``: converge the host to the project, following the planner's plan.
 
-Networks and volumes first; then one task per service that waits only for
+Networks and volumes first; then one thread per service that waits only for
 its own dependencies' ``depends_on`` conditions (no level-by-level barrier)
 and carries out the plan's actions for its containers: create, recreate
 (reusing anonymous volumes unless ``--renew-anon-volumes``), restart,
-start, keep, remove (scale down, orphans). Blocking kernel work runs in
-worker threads bounded by ``--parallel``. Each action is reported with its
+start, keep, remove (scale down, orphans); at most ``--parallel`` of them
+at once. Each action is reported with its
 reason ("recreate web: environment.DEBUG changed").
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-
-import anyio
 
 from composer.engine import (
     containers,
@@ -27,7 +26,6 @@ from composer.engine import (
     networks,
     state,
     volumes,
-    waits,
 )
 from composer.engine.project import Reporter, _quiet, first_error, stop_one
 from composer.engine.state import Paths
@@ -207,60 +205,117 @@ def make_plan(paths: Paths, project: Project, names: Sequence[str], images: Mapp
 
 async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
              report: Reporter = _quiet) -> list[dict[str, Any]]:
-    """Bring the project (or the named services and their dependencies) up."""
+    """``up_sync`` for async callers (``run`` bringing up its service's dependencies)."""
+    import anyio
+
+    return await anyio.to_thread.run_sync(functools.partial(up_sync, paths, project, store, opts, report))
+
+
+def up_sync(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
+            report: Reporter = _quiet) -> list[dict[str, Any]]:
+    """Bring the project (or the named services and their dependencies) up.
+
+    Plain threads, no event loop: the CLI's ``up`` then imports neither asyncio
+    nor anyio (~0.1 s of its CPU) unless a ``depends_on`` condition or a
+    published port has to be waited for.
+    """
     from composer.engine import images as engine_images
     from composer.planner import graph
 
     names = graph.select_services(project, list(opts.services), with_deps=not opts.no_deps)
-    images = await anyio.to_thread.run_sync(functools.partial(
-        engine_images.ensure_images, project, names, store, report, run_root=paths.run_root,
-        **dict(opts.image_options)))
+    images = engine_images.ensure_images(project, names, store, report, run_root=paths.run_root,
+                                         **dict(opts.image_options))
     monitor = None if opts.no_start else _Monitor(paths, project.name)
     with state.project_lock(paths, project.name):
         claim_project(paths, project, opts.explicit_name)
-        gateways = await anyio.to_thread.run_sync(_prepare, paths, project, names, report, opts.outbound)
+        gateways = _prepare(paths, project, names, report, opts.outbound)
         if monitor is not None:
             monitor.gateways = gateways
         hashes = config_hashes(project, names)
         configs = {name: service_config(project.services[name]) for name in names}  # (plan and create)
         the_plan = make_plan(paths, project, names, images, opts, hashes, configs)
         _report_orphans(paths, project, the_plan, opts, report)
-        limiter = anyio.CapacityLimiter(max(1, opts.parallel))
-        started: dict[str, anyio.Event] = {n: anyio.Event() for n in names}
+        limiter = threading.Semaphore(max(1, opts.parallel))
+        done: dict[str, threading.Event] = {n: threading.Event() for n in names}
+        failed = threading.Event()  # a service failed: the others stop at their next step, as a task group's
+        errors: list[BaseException] = []
         results: dict[str, list[dict[str, Any]]] = {}
 
-        async def converge(name: str) -> None:
+        def converge(name: str) -> None:
+            """One service: wait only for its own dependencies, then carry out its actions."""
             svc = project.services[name]
-            for dep in graph.implied_dependencies(svc):
-                if dep not in started:
-                    continue
-                # created in dependency order even with --no-start: volumes_from and
-                # network_mode: service: need the other container to exist
-                await started[dep].wait()
-                cond = svc.depends_on.get(dep)
-                if cond is not None and not opts.no_start:
-                    await waits.wait_condition(paths, project.name, dep, cond.condition, report)
-            results[name] = await anyio.to_thread.run_sync(
-                _apply, paths, project, svc, images[name], the_plan.for_service(name), opts, report,
-                monitor, hashes[name], configs[name], limiter=limiter,
-            )
-            started[name].set()
+            try:
+                for dep in graph.implied_dependencies(svc):
+                    if dep not in done:
+                        continue
+                    # created in dependency order even with --no-start: volumes_from and
+                    # network_mode: service: need the other container to exist
+                    done[dep].wait()
+                    if dep not in results:  # it failed: this one is abandoned
+                        return
+                    cond = svc.depends_on.get(dep)
+                    if (cond is not None and not opts.no_start
+                            and not _wait_condition(paths, project.name, dep, cond.condition, report, failed)):
+                        return
+                with limiter:
+                    if failed.is_set():
+                        return
+                    results[name] = _apply(paths, project, svc, images[name], the_plan.for_service(name), opts,
+                                           report, monitor, hashes[name], configs[name])
+            except BaseException as exc:  # (re-raised by the caller, after every service stopped)
+                errors.append(exc)
+                failed.set()
+            finally:
+                done[name].set()
 
+        threads = [threading.Thread(target=converge, args=(name,), name=f"up {name}") for name in names]
         try:
-            async with anyio.create_task_group() as tg:
-                for name in names:
-                    tg.start_soon(converge, name)
-        except BaseExceptionGroup as group:
-            raise first_error(group) from None
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+        except BaseException:  # Ctrl-C: the services stop at their next step
+            failed.set()
+            raise
         finally:  # (a failing hook too: the containers started before it are watched)
-            await anyio.to_thread.run_sync(state.flush, paths)
+            state.flush(paths)
             if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
-                await anyio.to_thread.run_sync(monitor_client.ensure_monitor, paths, project.name)
+                monitor_client.ensure_monitor(paths, project.name)
             monitor_client.notify(paths, project.name)
+        if errors:
+            raise first_error(BaseExceptionGroup("up", errors)) from None
         all_recs = [r for n in names for r in results.get(n, [])]
-        if not opts.no_start:
-            await waits.wait_ports(paths, project.name, all_recs, opts.wait_ports)
+        if not opts.no_start and any(r.get("ports") for r in all_recs):
+            import anyio
+
+            from composer.engine import waits
+
+            anyio.run(waits.wait_ports, paths, project.name, all_recs, opts.wait_ports)
     return all_recs
+
+
+def _wait_condition(paths: Paths, project: str, service: str, condition: str, report: Reporter,
+                    failed: threading.Event) -> bool:
+    """``waits.wait_condition`` on an event loop of this thread's own; False when ``failed`` came first."""
+    if condition not in ("service_healthy", "service_completed_successfully"):
+        return True  # (service_started: its task having finished is the condition)
+    import anyio
+
+    from composer.engine import waits
+
+    async def wait() -> bool:
+        async with anyio.create_task_group() as tg:
+            async def watch() -> None:
+                while not failed.is_set():
+                    await anyio.sleep(waits.POLL)
+                tg.cancel_scope.cancel()
+
+            tg.start_soon(watch)
+            await waits.wait_condition(paths, project, service, condition, report)
+            tg.cancel_scope.cancel()
+        return not failed.is_set()
+
+    return anyio.run(wait)
 
 
 def _warm_up() -> None:
@@ -364,6 +419,8 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
 
 
 def _check_ports(rec: dict[str, Any]) -> None:
+    if not rec.get("ports"):  # (publish imports anyio)
+        return
     from composer.engine import publish
 
     publish.check_ports(rec)
