@@ -9,7 +9,7 @@ Docker bind-mounts into every container (/etc/hosts, /etc/hostname,
 
 from __future__ import annotations
 
-import secrets
+import os
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,7 +113,7 @@ def _mounts(paths: Paths, project: Project, service: Service, cid: str,
                 full = decl.name if decl is not None else vol.source
                 named.append(full)
             else:
-                full = reuse.get(vol.target) or secrets.token_hex(32)
+                full = reuse.get(vol.target) or os.urandom(32).hex()
                 anonymous.append(full)
             data = paths.volumes / full / "_data"
             mounts.append(bundle.bind_mount(data, vol.target, vol.read_only))
@@ -142,7 +142,7 @@ def create(
         # as the Docker daemon refuses it: the ports belong to the other container's namespace
         raise ConfigError(f"service {service.name!r}: conflicting options: port publishing and the "
                           f"container type network mode ({mode})")
-    cid = secrets.token_hex(32)
+    cid = os.urandom(32).hex()
     name = name or container_name(project, service, number)
     cdir = paths.container_dir(cid)  # made once the checks below pass: a refusal leaves nothing
     cfg = image.config
