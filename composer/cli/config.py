@@ -7,11 +7,12 @@ the listings (``--services``, ``--volumes``...).
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
+
+from composer import values
 
 if TYPE_CHECKING:
     from composer.schema.model import Project, Service
@@ -44,7 +45,7 @@ def config(
     if format_ not in (None, "yaml", "json"):
         raise ConfigError(f'unsupported format "{format_}": use yaml or json')
     base = ctx.obj["options"].options()
-    options = dataclasses.replace(
+    options = values.replace(
         base,
         interpolate=not no_interpolate,
         resolve_paths=not no_path_resolution,
@@ -55,7 +56,7 @@ def config(
         from composer.schema.rawmodel import load_model
         from composer.schema.variables import extract, render_variables
 
-        raw = load_model(dataclasses.replace(options, interpolate=False))
+        raw = load_model(values.replace(options, interpolate=False))
         _write(render_variables(extract(raw), format_), output)
         return
     if no_interpolate and not (list_services or list_volumes or list_networks or list_images

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from composer.errors import ServiceNotFoundError
+from composer.values import field, valueclass
 
 if TYPE_CHECKING:
     from composer.engine.state import Paths
     from composer.schema.model import Project
 
 
-@dataclass
+@valueclass(frozen=False)
 class GlobalOptions:
     files: list[Path] = field(default_factory=list)
     project_name: str | None = None

@@ -17,15 +17,15 @@ import errno
 import os
 import stat
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from composer.engine import containers, state
 from composer.engine.state import Paths
 from composer.errors import ComposerError, ConfigError, ContainerNotFoundError, ServiceNotFoundError
+from composer.values import field, valueclass
 
 
-@dataclass(frozen=True)
+@valueclass
 class ExecOptions:
     service: str
     argv: Sequence[str]

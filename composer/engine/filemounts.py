@@ -20,13 +20,13 @@ its mounts in Docker's sense and are left out, as are tmpfs mounts.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from composer.engine import bundle, state
 from composer.engine.state import Paths
 from composer.errors import ConfigError
+from composer.values import valueclass
 
 if TYPE_CHECKING:
     from composer.schema.model import FileObject, FileReference, Project, Service
@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 DEFAULT_MODE = 0o444
 
 
-@dataclass(frozen=True)
+@valueclass
 class FileMount:
     """One secret or config as the container will see it."""
 

@@ -13,13 +13,15 @@ import contextlib
 import fcntl
 import os
 import signal
-import subprocess
 import sys
 import time
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from composer.engine import state
 from composer.engine.state import Paths
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def lock_path(paths: Paths, project: str) -> Any:
@@ -61,6 +63,8 @@ def adopt(paths: Paths, project: str) -> None:
 
 
 def _spawn(paths: Paths, project: str) -> subprocess.Popen[bytes]:
+    import subprocess  # here: ``notify`` (each ``run``) does not need it
+
     paths.monitors.mkdir(parents=True, exist_ok=True)
     with open(paths.monitors / f"{project}.log", "ab") as log:
         proc = subprocess.Popen(

@@ -23,12 +23,12 @@ import contextlib
 import os
 import socket
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from composer.engine import containers, create, state
 from composer.engine.state import Paths
 from composer.errors import ConfigError, ContainerStartError
+from composer.values import field, valueclass
 
 if TYPE_CHECKING:
     from composer.image.store import ImageStore
@@ -46,7 +46,7 @@ def is_oneoff(rec: Mapping[str, Any]) -> bool:
     return bool(rec.get("oneoff")) or rec.get("labels", {}).get(ONEOFF_LABEL) == "True"
 
 
-@dataclass(frozen=True)
+@valueclass
 class RunOptions:
     """What ``run`` changes in the service for its one-off container."""
 

@@ -9,13 +9,13 @@ image's own /etc/passwd and /etc/group.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 from composer.errors import ConfigError
 from composer.runtime.defaults import DEFAULT_PATH
+from composer.values import valueclass
 
 
-@dataclass(frozen=True)
+@valueclass
 class UserSpec:
     uid: int
     gid: int

@@ -21,17 +21,17 @@ import json
 import os
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from composer.errors import LockError, StateError
+from composer.values import valueclass
 
 DEFAULT_STATE_ROOT = Path("/var/lib/composer")
 DEFAULT_RUN_ROOT = Path("/run/composer")
 
 
-@dataclass(frozen=True)
+@valueclass
 class Paths:
     """The two roots and every directory derived from them."""
 

@@ -19,7 +19,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -45,6 +44,8 @@ def digest_hex(digest: str) -> str:
 
 def atomic_write(path: Path, data: bytes) -> None:
     """Write, fsync, rename: ``path`` holds either the old or the new content."""
+    import tempfile  # writers only: ``run`` reads the store
+
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -112,6 +113,8 @@ class OciLayout:
     @contextlib.contextmanager
     def ingest(self) -> Iterator[tuple[Path, BinaryIO]]:
         """A temporary file in ``ingest/``, removed on exit unless committed (moved)."""
+        import tempfile
+
         fd, name = tempfile.mkstemp(prefix="blob-", dir=self.ingest_dir)
         path = Path(name)
         try:

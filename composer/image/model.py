@@ -8,10 +8,11 @@ object that the engine needs to create a container, with Python names.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from composer.values import field, valueclass
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
@@ -20,7 +21,7 @@ def _strings(value: Any) -> tuple[str, ...] | None:
     return tuple(str(v) for v in value)
 
 
-@dataclass(frozen=True)
+@valueclass
 class ImageConfig:
     """The runtime defaults an image gives its containers (OCI ``config`` object)."""
 
@@ -52,7 +53,7 @@ class ImageConfig:
         )
 
 
-@dataclass(frozen=True)
+@valueclass
 class Image:
     """An image in the store, its layers unpacked and ready to be overlay lower dirs."""
 
@@ -73,7 +74,7 @@ class Image:
         return self.id.removeprefix("sha256:")[:12]
 
 
-@dataclass(frozen=True)
+@valueclass
 class ImageSummary:
     """One row of ``image ls``: an image under one of its references."""
 
@@ -84,7 +85,7 @@ class ImageSummary:
     size: int
 
 
-@dataclass(frozen=True)
+@valueclass
 class RemoveResult:
     """What ``remove`` did, in Docker's words: references untagged, images and layers deleted."""
 

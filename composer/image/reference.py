@@ -17,9 +17,9 @@ index (``docker.io/library/busybox:latest``).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from composer.errors import ImageError
+from composer.values import valueclass
 
 DEFAULT_DOMAIN = "docker.io"
 LEGACY_DEFAULT_DOMAIN = "index.docker.io"
@@ -45,7 +45,7 @@ _SHA256 = r"sha256:[a-f0-9]{64}"
 _INVALID = "invalid reference format"
 
 
-@dataclass(frozen=True, order=True)
+@valueclass(order=True)
 class Reference:
     """A normalised reference: ``domain``, ``path``, then ``tag`` and/or ``digest``."""
 

@@ -47,11 +47,9 @@ import os
 import select
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +65,7 @@ from composer.runtime.state import (
     read_record,
     write_record,
 )
+from composer.values import replace
 
 __all__ = [
     "RuntimeState",
@@ -383,6 +382,8 @@ def _spawn(
             report_w = -1
             report = _read_report(report_r, START_TIMEOUT)
             return _started(container_id, run_root, report)
+        import subprocess  # the exec mode only: the fork mode (the CLI's) never loads it
+
         try:
             shim = subprocess.Popen(
                 cmd,

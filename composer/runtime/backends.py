@@ -37,7 +37,6 @@ import contextlib
 import json
 import os
 import shutil
-import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -116,6 +115,8 @@ def _hide_hybrid_v2() -> None:
 
 def start(cmd: Sequence[str], container_id: str) -> str | None:
     """``<runtime> start``; returns the error text, or None on success."""
+    import subprocess  # here: the builtin backend (``run``'s) never loads it
+
     try:
         proc = subprocess.run(
             [*cmd, "start", container_id], stdin=subprocess.DEVNULL, capture_output=True, timeout=30
@@ -128,6 +129,8 @@ def start(cmd: Sequence[str], container_id: str) -> str | None:
 
 
 def delete(cmd: Sequence[str], container_id: str) -> None:
+    import subprocess
+
     with contextlib.suppress(OSError, subprocess.TimeoutExpired):
         subprocess.run(
             [*cmd, "delete", "--force", container_id],

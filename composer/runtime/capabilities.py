@@ -14,9 +14,9 @@ from __future__ import annotations
 import ctypes
 import functools
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from composer.runtime import syscalls as sc
+from composer.values import valueclass
 
 #: capability(7) numbers, as in linux/capability.h
 CAPABILITIES: dict[str, int] = {
@@ -43,7 +43,7 @@ _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 _SYS_CAPSET = 126  # x86_64 (aarch64: 91)
 
 
-@dataclass(frozen=True)
+@valueclass
 class Capabilities:
     """The five sets, as capability names (``CAP_CHOWN``)."""
 

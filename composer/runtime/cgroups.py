@@ -30,11 +30,11 @@ import os
 import signal
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from composer.errors import RuntimeFailure
+from composer.values import valueclass
 
 if TYPE_CHECKING:
     from composer.runtime.spec import Resources
@@ -44,7 +44,7 @@ V2_CONTROLLERS = ("cpu", "cpuset", "memory", "pids", "io")
 FREEZE_TIMEOUT = 5.0
 
 
-@dataclass(frozen=True)
+@valueclass
 class Hierarchies:
     v1: dict[str, str]  # controller -> mount point
     unified: str | None  # the cgroup2 mount, if any

@@ -33,9 +33,9 @@ import socket
 import struct
 import termios
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
 
 from composer.errors import ComposerError
+from composer.values import fields, valueclass
 
 PTMX = "/dev/pts/ptmx"
 TIOCGPTN = 0x80045430  # unsigned int: the pty's number in its devpts
@@ -44,7 +44,7 @@ MASTER_TAG = b"M"
 RECEIVE_TIMEOUT = 10.0
 
 
-@dataclass(frozen=True)
+@valueclass
 class Stdio:
     """The caller's descriptors for a container (see the module docstring); None: not given."""
 

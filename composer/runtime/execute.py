@@ -26,7 +26,6 @@ import signal
 import socket  # imported here, as ``console``: the joiner runs after setns, where the host's modules are out of reach
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -37,11 +36,12 @@ from composer.runtime.cgroups import Cgroup
 from composer.runtime.seccomp import Seccomp
 from composer.runtime.spec import User, load_spec
 from composer.runtime.state import container_dir, is_alive, read_record
+from composer.values import replace, valueclass
 
 TIMEOUT_EXIT_CODE = 124
 
 
-@dataclass(frozen=True)
+@valueclass
 class ExecResult:
     exit_code: int
     stdout: bytes
@@ -49,7 +49,7 @@ class ExecResult:
     timed_out: bool = False
 
 
-@dataclass(frozen=True)
+@valueclass
 class _Target:
     pid: int
     args: tuple[str, ...]

@@ -21,13 +21,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from pathlib import Path
 
 from composer.errors import ComposerError
 from composer.runtime import capabilities, cgroups, seccomp, shim, syscalls
 from composer.runtime.spec import load_spec
 from composer.runtime.state import Record, write_record
+from composer.values import replace
 
 #: shims this process forked: our children until they exit
 _CHILDREN: set[int] = set()

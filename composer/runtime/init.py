@@ -23,7 +23,6 @@ import contextlib
 import os
 import signal
 import socket
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import NoReturn
 
@@ -40,6 +39,7 @@ from composer.runtime import (
 )
 from composer.runtime.cgroups import Cgroup
 from composer.runtime.spec import Namespace, Spec
+from composer.values import replace, valueclass
 
 READY = b"R\n"
 #: ``"true"``: an init stays pid 1, forwards signals to the program and reaps orphans
@@ -52,7 +52,7 @@ FORWARDED_SIGNALS = (
 )
 
 
-@dataclass(frozen=True)
+@valueclass
 class InitPipes:
     """Write ends the children use; all CLOEXEC except as dup2'd onto 1 and 2."""
 
@@ -66,7 +66,7 @@ class InitPipes:
     joined: int | None = None  # read end: one byte once the init is in its cgroup (``fork_container``)
 
 
-@dataclass
+@valueclass(frozen=False)
 class Forked:
     """An init that waits for its cgroup: ``release`` moves it there and lets it go on."""
 

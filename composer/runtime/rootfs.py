@@ -23,12 +23,12 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from composer.errors import ContainerStartError
 from composer.runtime import syscalls as sc
 from composer.runtime.securejoin import secure_join
 from composer.runtime.spec import Device, Mount, Spec
+from composer.values import valueclass
 
 #: option -> (clears the flag, flag); as runc's mountFlags table
 MOUNT_FLAGS: dict[str, tuple[bool, int]] = {
@@ -82,7 +82,7 @@ DEV_SYMLINKS = (
 )
 
 
-@dataclass(frozen=True)
+@valueclass
 class MountOptions:
     flags: int
     propagation: tuple[int, ...]

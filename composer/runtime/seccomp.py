@@ -20,10 +20,10 @@ import functools
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 from composer.errors import ContainerStartError
+from composer.values import valueclass
 
 SCMP_ACT_KILL_PROCESS = 0x80000000
 SCMP_ACT_KILL_THREAD = 0x00000000
@@ -44,7 +44,7 @@ ARCHES: dict[str, str] = {
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
+@valueclass
 class Arg:
     index: int
     value: int
@@ -52,7 +52,7 @@ class Arg:
     op: str
 
 
-@dataclass(frozen=True)
+@valueclass
 class Rule:
     names: tuple[str, ...]
     action: str
@@ -60,7 +60,7 @@ class Rule:
     args: tuple[Arg, ...] = ()
 
 
-@dataclass(frozen=True)
+@valueclass
 class Seccomp:
     default_action: str
     default_errno: int | None = None

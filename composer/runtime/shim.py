@@ -30,7 +30,6 @@ import socket
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
@@ -39,6 +38,7 @@ from composer.runtime import backends, cgroups, console, init, syscalls
 from composer.runtime.jsonlog import JsonLog, LineSplitter, rotation_options
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
+from composer.values import replace
 
 if TYPE_CHECKING:
     import argparse

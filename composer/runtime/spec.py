@@ -2,7 +2,7 @@
 
 The built-in runtime reads nothing else of the bundle: ``load_spec`` parses the
 JSON, ``parse_spec`` checks the parts this runtime acts on and turns them into
-frozen dataclasses, so the init code never handles untyped dicts. Errors name
+frozen value classes (``composer.values``), so the init code never handles untyped dicts. Errors name
 the key path (``process.args: ...``) as the Compose loader does. Unknown keys
 are ignored, as runc ignores them; keys that matter but are not supported yet
 (user namespaces) are refused with a clear message.
@@ -11,13 +11,13 @@ are ignored, as runc ignores them; keys that matter but are not supported yet
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from composer.errors import ContainerStartError
 from composer.runtime.capabilities import CAPABILITIES, Capabilities
 from composer.runtime.seccomp import COMPARE_OPS, Arg, Rule, Seccomp
+from composer.values import field, valueclass
 
 KNOWN_NAMESPACES = ("pid", "network", "mount", "ipc", "uts", "user", "cgroup")
 
@@ -26,7 +26,7 @@ class SpecError(ContainerStartError):
     """config.json is malformed or asks for something this runtime cannot do."""
 
 
-@dataclass(frozen=True)
+@valueclass
 class User:
     uid: int = 0
     gid: int = 0
@@ -34,14 +34,14 @@ class User:
     umask: int | None = None
 
 
-@dataclass(frozen=True)
+@valueclass
 class Rlimit:
     type: str
     soft: int
     hard: int
 
 
-@dataclass(frozen=True)
+@valueclass
 class Process:
     args: tuple[str, ...]
     env: tuple[str, ...] = ()
@@ -61,7 +61,7 @@ class Process:
         return None
 
 
-@dataclass(frozen=True)
+@valueclass
 class Mount:
     destination: str
     type: str | None = None
@@ -69,13 +69,13 @@ class Mount:
     options: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@valueclass
 class Namespace:
     type: str
     path: str | None = None
 
 
-@dataclass(frozen=True)
+@valueclass
 class Device:
     path: str
     type: str
@@ -86,7 +86,7 @@ class Device:
     gid: int | None = None
 
 
-@dataclass(frozen=True)
+@valueclass
 class DeviceRule:
     """One ``linux.resources.devices`` entry: the device cgroup's allow/deny list."""
 
@@ -104,7 +104,7 @@ class DeviceRule:
         return f"{self.type} {major}:{minor} {self.access}"
 
 
-@dataclass(frozen=True)
+@valueclass
 class Resources:
     """``linux.resources``: what the cgroups enforce. None means "not set"."""
 
@@ -120,7 +120,7 @@ class Resources:
     devices: tuple[DeviceRule, ...] = ()
 
 
-@dataclass(frozen=True)
+@valueclass
 class Spec:
     root_path: str
     process: Process

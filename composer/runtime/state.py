@@ -13,18 +13,18 @@ from __future__ import annotations
 import json
 import os
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from composer.errors import StateError
+from composer.values import valueclass
 
 Status = Literal["created", "running", "stopped"]
 OCI_VERSION = "1.0.2"
 STATE_FILE = "state.json"
 
 
-@dataclass(frozen=True)
+@valueclass
 class RuntimeState:
     id: str
     status: Status
@@ -56,7 +56,7 @@ class RuntimeState:
         }
 
 
-@dataclass(frozen=True)
+@valueclass
 class Record:
     """What state.json holds: the public state plus what readers need to check it."""
 

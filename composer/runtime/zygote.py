@@ -25,27 +25,31 @@ sessions, re-parented, as those forked by the caller itself would.
 
 from __future__ import annotations
 
+# Little before the fork (``start``): the zygote imports the rest (pickle, the
+# runtime) while the CLI imports the engine, on the other CPU; the CLI needs
+# pickle only for an error the zygote sends back.
+import _thread
 import contextlib
 import gc
 import os
-import pickle
 import signal
 import socket
-import threading
-from collections.abc import Iterator, Sequence
-from pathlib import Path
-from types import ModuleType
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
-from composer.errors import RuntimeFailure
-from composer.runtime.state import Record
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Sequence
+    from pathlib import Path
+    from types import ModuleType
+
+    from composer.runtime.state import Record
 
 #: the caller's end of the socket; None: no zygote (``request`` says so)
 _CONN: socket.socket | None = None
 _PID = 0
-_LOCK = threading.Lock()
+_LOCK = _thread.allocate_lock()
 _MAX_MESSAGE = 1 << 20
 _MAX_FDS = 16
+_NO_ERROR = b"ok"  # the reply for a shim forked (else: the pickled exception)
 
 
 def start(*, preload: bool = True) -> int:
@@ -121,11 +125,14 @@ def request(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequ
     the start went.
     """
     global _CONN
+    import json
+
     with _LOCK:
         conn = _CONN
         if conn is None:
             return False
-        message = pickle.dumps((list(argv), record, str(directory), list(keep_fds)))
+        # JSON, not pickle: the record's fields are plain values, and json is loaded already
+        message = json.dumps([list(argv), vars(record), str(directory), list(keep_fds)]).encode()
         try:
             socket.send_fds(conn, [message], list(keep_fds))
         except OSError:
@@ -138,6 +145,10 @@ def request(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequ
         if not reply:
             _CONN = None
             return True
+    if reply == _NO_ERROR:
+        return True
+    import pickle
+
     error = pickle.loads(reply)
     if error is not None:
         raise error
@@ -161,6 +172,8 @@ def _serve(conn: socket.socket) -> NoReturn:
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)
         os.chdir("/")
+        import pickle
+
         from composer.runtime import cgroups, forkshim, seccomp
 
         with contextlib.suppress(Exception):  # looked up once, here, for every shim: ``forkshim.prepared`` does it
@@ -176,7 +189,7 @@ def _serve(conn: socket.socket) -> NoReturn:
             finally:
                 for fd in fds:
                     os.close(fd)
-            conn.send(pickle.dumps(error))
+            conn.send(_NO_ERROR if error is None else pickle.dumps(error))
             if backend == "builtin":
                 cgroups.prime_migration()  # as ``forkshim.start`` does, once the caller has its answer
     except BaseException:
@@ -187,7 +200,15 @@ def _serve(conn: socket.socket) -> NoReturn:
 
 def _fork_shim(forkshim: ModuleType, message: bytes, fds: list[int]) -> tuple[BaseException | None, str]:
     """Fork one shim; (the error for the caller or None, the backend)."""
-    argv, record, directory, targets = pickle.loads(message)
+    import json
+    import pickle
+    from pathlib import Path
+
+    from composer.errors import RuntimeFailure
+    from composer.runtime.state import Record
+
+    argv, fields, directory, targets = json.loads(message)
+    record = Record(**fields)
     if len(fds) != len(targets):
         return RuntimeFailure("zygote: the descriptors for the shim did not arrive"), ""
     try:

@@ -31,7 +31,6 @@ Errors of the cache itself (unreadable, corrupted, foreign-owned) are misses;
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import hashlib
 import math
 import os
@@ -43,6 +42,7 @@ from contextvars import ContextVar
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from composer import values
 from composer.schema import lite
 
 if TYPE_CHECKING:
@@ -126,7 +126,7 @@ def cache_key(options: ProjectOptions) -> str:
     from composer import __version__
 
     parts: list[Any] = [FORMAT, __version__, sys.version, sys.prefix, _source_fingerprint(), os.getcwd()]
-    for f in dataclasses.fields(options):
+    for f in values.fields(options):
         value = getattr(options, f.name)
         if f.name == "environ":
             value = sorted(value.items())

@@ -7,11 +7,12 @@ pydantic or yaml.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from composer.values import valueclass
 
-@dataclass(frozen=True)
+
+@valueclass
 class ProjectOptions:
     """The inputs of ``load_project``; nothing is read from the process itself.
 

@@ -54,22 +54,20 @@ def composer_raw(
     directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str, normalize: bool = True
 ) -> str:
     """``config --no-interpolate [--no-normalize]``: Docker's raw model."""
-    import dataclasses
-
+    from composer import values
     from composer.schema.rawmodel import load_model, render_model
 
-    options = dataclasses.replace(_options(directory, env, args), interpolate=False)
+    options = values.replace(_options(directory, env, args), interpolate=False)
     return render_model(load_model(options, normalize), fmt)
 
 
 def composer_variables(directory: Path, env: dict[str, str], args: tuple[str, ...], fmt: str | None) -> str:
     """``config --variables [--format json|yaml]``."""
-    import dataclasses
-
+    from composer import values
     from composer.schema.rawmodel import load_model
     from composer.schema.variables import extract, render_variables
 
-    options = dataclasses.replace(_options(directory, env, args), interpolate=False)
+    options = values.replace(_options(directory, env, args), interpolate=False)
     return render_variables(extract(load_model(options)), fmt)
 
 

@@ -194,8 +194,7 @@ def test_raw_only(name: str, fmt: str, tmp_path: Path, reference: Path) -> None:
 @pytest.mark.parametrize("name", ["dotenv", "env-file-option", "project-name", "compose-env-files", "stack-traefik"])
 def test_environment(name: str, tmp_path: Path, reference: Path) -> None:
     """``config --environment``: the interpolation environment as Docker prints it."""
-    import dataclasses
-
+    from composer import values
     from composer.cli.config import environment_text
     from composer.schema import load_project
     from tests.schema.harness import _options, reference_environ
@@ -204,7 +203,7 @@ def test_environment(name: str, tmp_path: Path, reference: Path) -> None:
     directory = materialize(tmp_path, name, case)
     ref = reference_config(reference, directory, case.env, case.args, None, "--environment")
     assert ref.returncode == 0, ref.stderr
-    options = dataclasses.replace(_options(directory, case.env, case.args), environ=reference_environ(directory, case.env))
+    options = values.replace(_options(directory, case.env, case.args), environ=reference_environ(directory, case.env))
     assert environment_text(load_project(options), directory) == ref.stdout
 
 
@@ -253,8 +252,7 @@ def test_models_listing(name: str, tmp_path: Path, reference: Path) -> None:
 @pytest.mark.parametrize("name", ["stack-include-extends", "include", "extends", "build-merge", "volumes-short-options"])
 def test_no_path_resolution(name: str, tmp_path: Path, reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """``--no-path-resolution``: paths as written, those of other files rebased onto the project directory."""
-    import dataclasses
-
+    from composer import values
     from composer.schema import load_project
     from composer.schema.render import render
     from tests.schema.harness import _options
@@ -264,5 +262,5 @@ def test_no_path_resolution(name: str, tmp_path: Path, reference: Path, monkeypa
     ref = reference_config(reference, directory, case.env, case.args, "yaml", "--no-path-resolution")
     assert ref.returncode == 0, ref.stderr
     monkeypatch.chdir(directory)  # env files stay relative: read from the working directory, as Docker
-    options = dataclasses.replace(_options(directory, case.env, case.args), resolve_paths=False)
+    options = values.replace(_options(directory, case.env, case.args), resolve_paths=False)
     assert render(load_project(options), "yaml") == ref.stdout

@@ -20,9 +20,9 @@ by it; that is for the caller to handle (rewrite before start, or in place).
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -89,7 +89,9 @@ def write_resolv_conf(
 
 def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    # this process's and thread's own temporary name (as mkstemp's, without tempfile's import: ~4 ms of ``run``)
+    tmp = str(path.parent / f".{path.name}.{os.getpid()}.{_thread.get_ident()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

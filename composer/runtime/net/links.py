@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import errno
 import os
-from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Interface
 from pathlib import Path
 
@@ -40,6 +39,7 @@ from composer.errors import NetworkError
 from composer.runtime.net import rtnl
 from composer.runtime.net.netns import run_in_netns
 from composer.runtime.net.rtnl import NetlinkError, Rtnl
+from composer.values import valueclass
 
 IFNAMSIZ = 15  # usable characters of an interface name (16 with the NUL)
 
@@ -140,7 +140,7 @@ def delete_bridge(name: str) -> None:
                 raise _netlink_error("delete bridge", name, exc) from exc
 
 
-@dataclass(frozen=True)
+@valueclass
 class _Peer:
     ifname: str
     address: IPv4Interface
@@ -272,7 +272,7 @@ def list_links(prefix: str) -> list[str]:
         return sorted(link.name for link in nl.links() if link.name.startswith(prefix))
 
 
-@dataclass(frozen=True)
+@valueclass
 class BridgeNetfilter:
     """Whether bridged frames cross iptables, and what that means here."""
 

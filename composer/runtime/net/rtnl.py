@@ -23,9 +23,10 @@ import os
 import socket
 import struct
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from ipaddress import IPv4Address
 from types import TracebackType
+
+from composer.values import valueclass
 
 NETLINK_ROUTE = 0
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
@@ -99,7 +100,7 @@ def ifinfo(index: int = 0, flags: int = 0, change: int = 0) -> bytes:
     return _IFINFO.pack(socket.AF_UNSPEC, 0, index, flags, change)
 
 
-@dataclass(frozen=True)
+@valueclass
 class Link:
     index: int
     name: str
