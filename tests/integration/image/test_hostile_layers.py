@@ -18,38 +18,12 @@ import pytest
 from composer.errors import ImageError
 from composer.image.archive import load
 from composer.image.store import ImageStore
+from tests.layers import Entry, file_entry, special_entry, tar_bytes
 
 pytestmark = pytest.mark.root
 
-Entry = Callable[[tarfile.TarFile], None]
-
-
-def _file(name: str, data: bytes = b"x", **kw: object) -> Entry:
-    def add(tar: tarfile.TarFile) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        for key, value in kw.items():
-            setattr(info, key, value)
-        tar.addfile(info, io.BytesIO(data))
-
-    return add
-
-
 def _link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> Entry:
-    def add(tar: tarfile.TarFile) -> None:
-        info = tarfile.TarInfo(name)
-        info.type, info.linkname = kind, target
-        tar.addfile(info)
-
-    return add
-
-
-def _tar(*entries: Entry) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for entry in entries:
-            entry(tar)
-    return buf.getvalue()
+    return special_entry(name, kind, target)
 
 
 @pytest.fixture
@@ -73,23 +47,23 @@ def _store_clean(root: Path) -> None:
 
 
 @pytest.mark.parametrize(("make", "message"), [
-    (lambda h: [_file("../../../../../../" + str(h / "victim").lstrip("/"), b"pwned")],
+    (lambda h: [file_entry("../../../../../../" + str(h / "victim").lstrip("/"), b"pwned")],
      "path escapes the layer root"),
-    (lambda h: [_link("esc", "../../../../../../../.."), _file("esc/" + str(h / "victim").lstrip("/"), b"pwned")],
+    (lambda h: [_link("esc", "../../../../../../../.."), file_entry("esc/" + str(h / "victim").lstrip("/"), b"pwned")],
      "path escapes the layer root"),
     (lambda h: [_link("hl", "../../../../../" + str(h / "victim").lstrip("/"), tarfile.LNKTYPE)],
      "path escapes the layer root"),
     (lambda h: [_link("hl", str(h / "victim"), tarfile.LNKTYPE)], "does not exist|is not in the layer"),
-    (lambda h: [_file("dir/.wh..."), ], "invalid whiteout name"),
-    (lambda h: [_file("f"), _file("f/child")], 'parent "f" is not a directory'),
-    (lambda h: [_file("n" * 300)], "cannot unpack layer entry"),
-    (lambda h: [_link("a", "b"), _link("b", "a"), _file("a/x")], "too many levels of symbolic links"),
+    (lambda h: [file_entry("dir/.wh..."), ], "invalid whiteout name"),
+    (lambda h: [file_entry("f"), file_entry("f/child")], 'parent "f" is not a directory'),
+    (lambda h: [file_entry("n" * 300)], "cannot unpack layer entry"),
+    (lambda h: [_link("a", "b"), _link("b", "a"), file_entry("a/x")], "too many levels of symbolic links"),
 ])
 def test_refused_entries(tmp_path: Path, host: Path, make: Callable[[Path], list[Entry]], message: str) -> None:
     root = tmp_path / "root"
     store = ImageStore(root)
     with pytest.raises(ImageError, match=message) as info:
-        store.import_rootfs(io.BytesIO(_tar(*make(host))), "hostile:1")
+        store.import_rootfs(io.BytesIO(tar_bytes(*make(host))), "hostile:1")
     assert "\n" not in str(info.value)
     _host_untouched(host)
     _store_clean(root)
@@ -100,12 +74,12 @@ def test_refused_entries(tmp_path: Path, host: Path, make: Callable[[Path], list
 def test_escapes_that_resolve_inside(tmp_path: Path, host: Path) -> None:
     """Absolute names and absolute symlinks are the layer's own: they land in the snapshot."""
     root = tmp_path / "root"
-    layer = _tar(
-        _file(str(host / "victim"), b"inside"),                  # absolute name
+    layer = tar_bytes(
+        file_entry(str(host / "victim"), b"inside"),                  # absolute name
         _link("abs", str(host)),                                   # absolute symlink to the "host" dir
-        _file("abs/planted", b"inside too"),                       # written through it: inside
+        file_entry("abs/planted", b"inside too"),                       # written through it: inside
         _link("hostfile", str(host / "victim")),                   # a symlink may point anywhere...
-        _file("hostfile", b"replaced the link, not the target"),   # ...but is replaced, never followed
+        file_entry("hostfile", b"replaced the link, not the target"),   # ...but is replaced, never followed
     )
     image = ImageStore(root).import_rootfs(io.BytesIO(layer), "inside:1")
     fs = image.layers[0]
@@ -124,7 +98,7 @@ def test_huge_and_truncated_entries(tmp_path: Path, host: Path) -> None:
         ImageStore(root).import_rootfs(io.BytesIO(data), "huge:1")
     _store_clean(root)
     assert not list((root / "snapshots").glob("*"))
-    good = _tar(_file("a", b"a" * 100_000))
+    good = tar_bytes(file_entry("a", b"a" * 100_000))
     with pytest.raises(ImageError, match="not a valid tar archive"):
         ImageStore(root).import_rootfs(io.BytesIO(good[:50_000]), "cut:1")
     _store_clean(root)
@@ -134,8 +108,8 @@ def test_huge_and_truncated_entries(tmp_path: Path, host: Path) -> None:
 def test_whiteouts_across_layers_via_load(tmp_path: Path, host: Path) -> None:
     """A second layer deleting files of the first: OCI whiteouts become overlay whiteouts,
     an opaque directory hides the lower one, and a whiteout behind a symlink stays inside."""
-    base = _tar(_file("keep"), _file("gone"), _file("d/old"), _link("evil", str(host)))
-    top = _tar(_file(".wh.gone"), _file("d/.wh..wh..opq"), _file("d/new"), _file("evil/.wh.victim"))
+    base = tar_bytes(file_entry("keep"), file_entry("gone"), file_entry("d/old"), _link("evil", str(host)))
+    top = tar_bytes(file_entry(".wh.gone"), file_entry("d/.wh..wh..opq"), file_entry("d/new"), file_entry("evil/.wh.victim"))
     root = tmp_path / "root"
     archive = tmp_path / "img.tar"
     _docker_archive(archive, [base, top], "wh:1")
@@ -172,7 +146,7 @@ def _docker_archive(path: Path, layers: list[bytes], tag: str) -> None:
 
 @pytest.mark.skipif(shutil.which("zstd") is None, reason="zstd is not installed")
 def test_zstd_layers(tmp_path: Path) -> None:
-    plain = _tar(_file("etc/hello", b"zstd works"))
+    plain = tar_bytes(file_entry("etc/hello", b"zstd works"))
     compressed = subprocess.run(["zstd", "-q", "-c"], input=plain, capture_output=True, check=True).stdout
     root = tmp_path / "root"
     image = ImageStore(root).import_rootfs(io.BytesIO(compressed), "z:1")

@@ -7,7 +7,6 @@ import hashlib
 import io
 import json
 import tarfile
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,42 +19,13 @@ from composer.image.archive import load
 from composer.image.model import Image
 from composer.image.store import ImageStore
 from composer.schema.model import Project, Service
+from tests.layers import Entry, file_entry, special_entry, tar_bytes
 
 pytestmark = pytest.mark.root
 
-Entry = Callable[[tarfile.TarFile], None]
-
-
-def _file(name: str, data: bytes = b"x") -> Entry:
-    def add(tar: tarfile.TarFile) -> None:
-        info = tarfile.TarInfo(name)
-        info.size = len(data)
-        tar.addfile(info, io.BytesIO(data))
-
-    return add
-
-
-def _special(name: str, kind: bytes, target: str = "", major: int = 0, minor: int = 0) -> Entry:
-    def add(tar: tarfile.TarFile) -> None:
-        info = tarfile.TarInfo(name)
-        info.type, info.linkname = kind, target
-        info.devmajor, info.devminor = major, minor
-        tar.addfile(info)
-
-    return add
-
-
-def _tar(*entries: Entry) -> bytes:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for entry in entries:
-            entry(tar)
-    return buf.getvalue()
-
-
 def _image(root: Path, *layers: list[Entry]) -> Image:
     """An image of ``layers`` (bottom first), loaded as a docker archive."""
-    blobs = [_tar(*entries) for entries in layers]
+    blobs = [tar_bytes(*entries) for entries in layers]
     diff_ids = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
     config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
                          "rootfs": {"type": "layers", "diff_ids": diff_ids}}).encode()
@@ -85,12 +55,12 @@ def host_passwd(tmp_path: Path) -> Path:
 
 def test_symlinks_resolve_inside_the_image(tmp_path: Path, host_passwd: Path) -> None:
     image = _image(tmp_path / "root", [
-        _file("etc/passwd.real", b"app:x:5:6::/home/app:/bin/sh\n"),
-        _file("etc/group", b"grp:x:9:\n"),
+        file_entry("etc/passwd.real", b"app:x:5:6::/home/app:/bin/sh\n"),
+        file_entry("etc/group", b"grp:x:9:\n"),
     ], [
-        _special("etc/passwd", tarfile.SYMTYPE, "passwd.real"),  # relative, to a lower layer
-        _special("etc/group", tarfile.SYMTYPE, "../../../.." + str(host_passwd)),  # host path: not in the image
-        _special("etc/shadow", tarfile.SYMTYPE, "/etc/shadow"),  # a loop
+        special_entry("etc/passwd", tarfile.SYMTYPE, "passwd.real"),  # relative, to a lower layer
+        special_entry("etc/group", tarfile.SYMTYPE, "../../../.." + str(host_passwd)),  # host path: not in the image
+        special_entry("etc/shadow", tarfile.SYMTYPE, "/etc/shadow"),  # a loop
     ])
     assert create._read_image_file(image, "etc/passwd") == "app:x:5:6::/home/app:/bin/sh\n"
     assert create._read_image_file(image, "etc/group") == ""
@@ -100,7 +70,7 @@ def test_symlinks_resolve_inside_the_image(tmp_path: Path, host_passwd: Path) ->
 
 def test_absolute_host_symlink_is_not_followed(tmp_path: Path, host_passwd: Path) -> None:
     """``user: app`` exists only in the host file the image points at: not found, as in the container."""
-    image = _image(tmp_path / "root", [_special("etc/passwd", tarfile.SYMTYPE, str(host_passwd))])
+    image = _image(tmp_path / "root", [special_entry("etc/passwd", tarfile.SYMTYPE, str(host_passwd))])
     assert create._read_image_file(image, "etc/passwd") == ""
     svc = Service(name="svc", image="hostile:1", user="app", command=["true"])
     project = Project(name="p", working_dir=Path("/"), config_files=(), services={"svc": svc})
@@ -112,9 +82,9 @@ def test_absolute_host_symlink_is_not_followed(tmp_path: Path, host_passwd: Path
 
 
 @pytest.mark.parametrize("entries", [
-    [_special("etc/passwd", tarfile.FIFOTYPE)],
-    [_special("etc/passwd", tarfile.CHRTYPE, major=1, minor=5)],  # /dev/zero's numbers
-    [_special("dev/zero", tarfile.CHRTYPE, major=1, minor=5), _special("etc/passwd", tarfile.SYMTYPE, "/dev/zero")],
+    [special_entry("etc/passwd", tarfile.FIFOTYPE)],
+    [special_entry("etc/passwd", tarfile.CHRTYPE, major=1, minor=5)],  # /dev/zero's numbers
+    [special_entry("dev/zero", tarfile.CHRTYPE, major=1, minor=5), special_entry("etc/passwd", tarfile.SYMTYPE, "/dev/zero")],
 ], ids=["fifo", "device", "symlink-to-device"])
 def test_special_files_are_refused_at_once(tmp_path: Path, entries: list[Entry]) -> None:
     image = _image(tmp_path / "root", entries)
@@ -124,9 +94,9 @@ def test_special_files_are_refused_at_once(tmp_path: Path, entries: list[Entry])
 
 def test_huge_and_whited_out_tables(tmp_path: Path) -> None:
     image = _image(tmp_path / "root", [
-        _file("etc/passwd", b"x" * (MAX_TABLE + 1)),
-        _file("etc/group", b"grp:x:9:\n"),
-    ], [_file("etc/.wh.group")])
+        file_entry("etc/passwd", b"x" * (MAX_TABLE + 1)),
+        file_entry("etc/group", b"grp:x:9:\n"),
+    ], [file_entry("etc/.wh.group")])
     with pytest.raises(ConfigError, match=r"larger than 1048576 bytes$"):
         create._read_image_file(image, "etc/passwd")
     assert create._read_image_file(image, "etc/group") == ""  # deleted by the top layer
