@@ -137,6 +137,7 @@ def create(
     """
     from composer.engine import volumes
 
+    check_platform(service, image, images.image_name(project, service))
     mode = attach.network_mode(service) or ""
     if mode.startswith(("service:", "container:")) and service.ports:
         # as the Docker daemon refuses it: the ports belong to the other container's namespace
@@ -197,6 +198,7 @@ def create(
     }
     with networks.ipam_lock(paths):
         nets = record["networks"] = attach.plan_attachments(paths, project, service)
+        _add_external_links(nets, service)
         cdir.mkdir(parents=True)
         state.save_container(paths, record, sync=sync)
 
@@ -216,6 +218,71 @@ def create(
         shutil.rmtree(cdir, ignore_errors=True)
         raise
     return record
+
+
+def _add_external_links(nets: dict[str, dict[str, Any]], service: Service) -> None:
+    """``external_links: [container[:alias]]`` join ``links`` on every attachment, as Docker Compose's.
+
+    On a user-defined network a link is a DNS alias the embedded server resolves among the
+    network's members; a target that is missing or on no common network is not an error
+    there (the Docker daemon checks links only on the default bridge): the alias does not resolve.
+    """
+    extra = []
+    for link in getattr(service, "external_links", None) or []:
+        target, _, alias = str(link).partition(":")
+        extra.append([target, alias or target])
+    if extra:
+        for att in nets.values():
+            att["links"] = [*att.get("links", []), *extra]
+
+
+_ARCHES = {"x86_64": "amd64", "x86-64": "amd64", "i386": "386", "aarch64": "arm64", "armhf": "arm", "armel": "arm"}
+_OSES = ("linux", "windows", "darwin", "freebsd", "netbsd", "openbsd", "solaris", "illumos", "aix", "plan9")
+
+
+def _normalize(os_name: str, arch: str, variant: str) -> tuple[str, str, str]:
+    """As containerd's ``platforms.Normalize``: ``x86_64`` is amd64, ``aarch64`` arm64 (v8 implied)."""
+    os_name, arch, variant = os_name.lower(), arch.lower(), variant.lower()
+    if arch in ("armhf", "armel") and not variant:
+        variant = "v7" if arch == "armhf" else "v6"
+    arch = _ARCHES.get(arch, arch)
+    if arch == "arm64" and variant in ("8", "v8"):
+        variant = ""
+    elif arch == "arm" and variant in ("", "7"):
+        variant = "v7"
+    elif arch == "arm" and variant in ("5", "6", "8"):
+        variant = "v" + variant
+    return os_name, arch, variant
+
+
+def parse_platform(text: str) -> tuple[str, str, str]:
+    """``os[/arch[/variant]]`` (or a bare arch, the OS then linux), normalized; a ConfigError if malformed."""
+    parts = text.split("/")
+    if not 1 <= len(parts) <= 3 or not all(parts):
+        raise ConfigError(f"{text!r}: unknown operating system or architecture: invalid argument")
+    if len(parts) == 1:
+        word = parts[0].lower()
+        host = _normalize("linux", os.uname().machine, "")[1]
+        return _normalize(word, host, "") if word in _OSES else _normalize("linux", word, "")
+    return _normalize(parts[0], parts[1], parts[2] if len(parts) == 3 else "")
+
+
+def _format_platform(p: tuple[str, str, str]) -> str:
+    return "/".join(part for part in p if part)
+
+
+def check_platform(service: Service, image: Image, ref: str) -> None:
+    """``platform:`` must match the image's os/architecture, as the Docker daemon requires at create."""
+    wanted_text = getattr(service, "platform", None)
+    if not wanted_text:
+        return
+    wanted = parse_platform(wanted_text)
+    variant = str(image.raw_config.get("variant") or "")
+    actual = _normalize(image.os or "linux", image.architecture or "", variant)
+    same = wanted[:2] == actual[:2] and (not wanted[2] or not actual[2] or wanted[2] == actual[2])
+    if not same:
+        raise ConfigError(f"image with reference {ref} was found but does not match the specified platform: "
+                          f"wanted {_format_platform(wanted)}, actual: {_format_platform(actual)}")
 
 
 def _healthcheck(service: Service, image: Image) -> dict[str, Any] | None:

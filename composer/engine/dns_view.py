@@ -7,7 +7,9 @@ containers sharing one of its networks answer, by:
 - service name and network ``aliases`` (each attachment's ``aliases``),
 - container name, ``hostname``, short id (12 hex),
 - ``<name>.<network>`` for any of the above (Docker answers those too),
-- the asking container's ``links`` aliases (``links: [db:database]``).
+- the asking container's ``links`` aliases (``links: [db:database]``, and
+  ``external_links``, which ``create`` adds to them: a container name the
+  monitor's records hold, so today a container of the same project).
 
 Several replicas give several addresses (the server rotates them). A bare
 name (no dot) nobody answers to is unknown (NXDOMAIN): it can only be a

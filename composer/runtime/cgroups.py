@@ -301,6 +301,11 @@ class Cgroup:
                 _set(d / "memory.memsw.limit_in_bytes", res.memory_swap)
             if res.memory_reservation is not None:
                 _set(d / "memory.soft_limit_in_bytes", res.memory_reservation)
+            # as runc: written where the kernel has the file (v2 has neither: ignored there)
+            if res.memory_swappiness is not None and (d / "memory.swappiness").exists():
+                _set(d / "memory.swappiness", res.memory_swappiness)
+            if res.disable_oom_killer and (d / "memory.oom_control").exists():
+                _set(d / "memory.oom_control", 1)
             return
         if res.memory_limit is not None:
             _set(d / "memory.max", _max(res.memory_limit))

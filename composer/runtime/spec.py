@@ -111,6 +111,8 @@ class Resources:
     memory_limit: int | None = None
     memory_reservation: int | None = None
     memory_swap: int | None = None  # memory + swap, as OCI and Docker's memswap_limit
+    memory_swappiness: int | None = None  # 0-100; cgroup v1 only (v2 has none, ignored as runc does)
+    disable_oom_killer: bool = False  # cgroup v1 only, as runc
     cpu_shares: int | None = None
     cpu_quota: int | None = None
     cpu_period: int | None = None
@@ -272,6 +274,13 @@ def _opt_int(doc: dict[str, Any], key: str, where: str) -> int | None:
     return None if value is None else _int(value, f"{where}.{key}")
 
 
+def _swappiness(memory: dict[str, Any]) -> int | None:
+    value = _opt_int(memory, "swappiness", "linux.resources.memory")
+    if value is not None and not 0 <= value <= 100:
+        raise SpecError(f"linux.resources.memory.swappiness: must be 0 to 100, not {value}")
+    return value
+
+
 def _resources(doc: dict[str, Any]) -> Resources:
     memory = _obj(doc.get("memory") or {}, "linux.resources.memory")
     cpu = _obj(doc.get("cpu") or {}, "linux.resources.cpu")
@@ -296,6 +305,8 @@ def _resources(doc: dict[str, Any]) -> Resources:
         memory_limit=_opt_int(memory, "limit", "linux.resources.memory"),
         memory_reservation=_opt_int(memory, "reservation", "linux.resources.memory"),
         memory_swap=_opt_int(memory, "swap", "linux.resources.memory"),
+        memory_swappiness=_swappiness(memory),
+        disable_oom_killer=_bool(memory.get("disableOOMKiller", False), "linux.resources.memory.disableOOMKiller"),
         cpu_shares=_opt_int(cpu, "shares", "linux.resources.cpu"),
         cpu_quota=_opt_int(cpu, "quota", "linux.resources.cpu"),
         cpu_period=_opt_int(cpu, "period", "linux.resources.cpu"),

@@ -86,6 +86,9 @@ ACTED_ON: frozenset[str] = frozenset(
         "annotations",
         "cgroup_parent",
         "attach",
+        "oom_kill_disable",
+        "mem_swappiness",
+        "platform",
     }
 )
 
