@@ -224,7 +224,7 @@ def _foreground(g: GlobalOptions, proj: Any, opts: Any, *, attach: list[str] | N
 
     old = signal.signal(signal.SIGINT, on_sigint)
     try:
-        recs = engine_up.up_sync(paths, proj, ImageStore(paths.state_root), opts, report)
+        recs = engine_up.up_sync(paths, proj, ImageStore(paths.state_root), opts, report, cancel=interrupted)
         state["services"] = sorted({r["service"] for r in recs})
         # ``attach: false`` services are not attached unless named by --attach, as Docker Compose
         quiet = {name for name, svc in proj.services.items() if svc.attach is False}

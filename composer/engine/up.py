@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -212,12 +212,15 @@ async def up(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
 
 
 def up_sync(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
-            report: Reporter = _quiet) -> list[dict[str, Any]]:
+            report: Reporter = _quiet, cancel: threading.Event | None = None) -> list[dict[str, Any]]:
     """Bring the project (or the named services and their dependencies) up.
 
     Plain threads, no event loop: the CLI's ``up`` then imports neither asyncio
     nor anyio (~0.1 s of its CPU) unless a ``depends_on`` condition or a
-    published port has to be waited for.
+    published port has to be waited for. ``cancel`` (foreground ``up``'s first
+    Ctrl-C) and a failed service stop the others before their next container;
+    a KeyboardInterrupt here does the same, and is re-raised once every
+    service thread has finished its step (the project lock is held until then).
     """
     from composer.engine import images as engine_images
     from composer.planner import graph
@@ -238,6 +241,9 @@ def up_sync(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
         limiter = threading.Semaphore(max(1, opts.parallel))
         done: dict[str, threading.Event] = {n: threading.Event() for n in names}
         failed = threading.Event()  # a service failed: the others stop at their next step, as a task group's
+
+        def stopping() -> bool:
+            return failed.is_set() or (cancel is not None and cancel.is_set())
         errors: list[BaseException] = []
         results: dict[str, list[dict[str, Any]]] = {}
 
@@ -258,30 +264,43 @@ def up_sync(paths: Paths, project: Project, store: ImageStore, opts: UpOptions,
                             and not _wait_condition(paths, project.name, dep, cond.condition, report, failed)):
                         return
                 with limiter:
-                    if failed.is_set():
+                    if stopping():
                         return
                     results[name] = _apply(paths, project, svc, images[name], the_plan.for_service(name), opts,
-                                           report, monitor, hashes[name], configs[name])
+                                           report, monitor, hashes[name], configs[name], stopping)
             except BaseException as exc:  # (re-raised by the caller, after every service stopped)
                 errors.append(exc)
                 failed.set()
             finally:
                 done[name].set()
 
-        threads = [threading.Thread(target=converge, args=(name,), name=f"up {name}") for name in names]
+        interrupted: BaseException | None = None
         try:
-            for thread in threads:
-                thread.start()
-            for thread in threads:
-                thread.join()
-        except BaseException:  # Ctrl-C: the services stop at their next step
-            failed.set()
-            raise
+            for name in names:
+                try:
+                    threading.Thread(target=converge, args=(name,), name=f"up {name}").start()
+                except BaseException as exc:  # Ctrl-C while starting them: these never run
+                    interrupted = interrupted or exc
+                    failed.set()
+                    done[name].set()
+            # Wait on the events, not with join(): a join interrupted by Ctrl-C marks its
+            # thread as stopped while it runs on (bpo-45274), and the exit would then cut it off
+            for name in names:
+                while not done[name].is_set():
+                    try:
+                        done[name].wait()
+                    except KeyboardInterrupt as exc:  # the services stop at their next step
+                        failed.set()
+                        if interrupted is not None:
+                            raise  # a second one: leave now
+                        interrupted = exc
         finally:  # (a failing hook too: the containers started before it are watched)
             state.flush(paths)
             if monitor is not None:  # (again: one that found nothing to watch may have exited meanwhile)
                 monitor_client.ensure_monitor(paths, project.name)
             monitor_client.notify(paths, project.name)
+        if interrupted is not None:
+            raise interrupted
         if errors:
             raise first_error(BaseExceptionGroup("up", errors)) from None
         all_recs = [r for n in names for r in results.get(n, [])]
@@ -358,8 +377,8 @@ def _report_orphans(paths: Paths, project: Project, the_plan: Plan, opts: UpOpti
 
 def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: list[Action],
            opts: UpOptions, report: Reporter, monitor: _Monitor | None, config_hash: str,
-           config: dict[str, Any]) -> list[dict[str, Any]]:
-    """Carry out one service's actions; returns its containers' records.
+           config: dict[str, Any], stopping: Callable[[], bool] = lambda: False) -> list[dict[str, Any]]:
+    """Carry out one service's actions, until ``stopping()``; returns its containers' records.
 
     Records and bundles are written without an fsync each: ``up`` flushes the
     state root once at the end (``state.flush``).
@@ -369,6 +388,8 @@ def _apply(paths: Paths, project: Project, svc: Service, image: Image, actions: 
         for message in filemounts.warnings(project, svc):  # as Docker Compose, when it creates
             report("Warning", "", message)
     for action in actions:
+        if stopping():  # another service failed, or Ctrl-C: no further container
+            break
         rec = state.read_json(paths.container_dir(action.container) / "container.json") if action.container else None
         if action.kind == "remove" and rec:
             report("Container", rec["name"], "Stopping")

@@ -142,6 +142,10 @@ def request(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequ
             reply = conn.recv(_MAX_MESSAGE)
         except OSError:
             reply = b""
+        except BaseException:  # Ctrl-C before the reply: it would be read as the next request's
+            _CONN = None
+            conn.close()
+            raise
         if not reply:
             _CONN = None
             return True

@@ -36,7 +36,7 @@ entry.main()
 STACK = {
     "services": {
         "web": {"image": "busybox", "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]},
-        "api": {"image": "busybox", "depends_on": ["web"], "platform": "linux/amd64",
+        "api": {"image": "busybox", "depends_on": ["web"], "isolation": "default",
                 "command": ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]},
         "once": {"image": "busybox", "command": ["echo", "hello from once"]},
     },
@@ -86,7 +86,7 @@ def test_detached_up_and_its_flags_print_what_the_full_cli_prints(both) -> None:
     res = both("-d", "web", "api")
     assert res.returncode == 0
     assert " Container " in res.stderr and "Started" in res.stderr
-    assert "not act on these attributes yet" in res.stderr and "services.api.platform" in res.stderr
+    assert "not act on these attributes yet" in res.stderr and "services.api.isolation" in res.stderr
     # a second up changes nothing; then the flags of the fast path, the --timeout spellings
     assert both("-d", "web", fresh=False).returncode == 0
     assert "Recreate" in both("--detach", "--force-recreate", "-t", "0", "web", fresh=False).stderr
@@ -99,7 +99,7 @@ def test_global_options_are_read_as_the_full_cli_reads_them(both) -> None:  # ty
     assert res.returncode == 0 and '"status": "Started"' in res.stderr
     res = both("-d", "web", globals_=("--progress", "quiet"), env={"COMPOSE_PARALLEL_LIMIT": "0"})
     assert (res.returncode, res.stderr) == (0, "WARN[0000] composer does not act on these attributes yet "
-                                                "(they are parsed and ignored): services.api.platform\n")
+                                                "(they are parsed and ignored): services.api.isolation\n")
     # values the full CLI refuses or reads its own way: the fast path leaves them to it
     assert both("-d", "web", globals_=("--ansi", "sometimes"), fast_expected=False).returncode != 0
     assert both("-d", "web", env={"COMPOSE_PROGRESS": "loud"}, fast_expected=False).returncode != 0
