@@ -182,14 +182,14 @@ def _create_and_start(paths: Paths, project: Project, store: ImageStore, opts: R
     slug = os.urandom(32).hex()  # as ``secrets.token_hex(32)``, without its imports (hmac, random, base64)
     warm = opts.runtime in (None, "builtin")
     if warm:
-        from composer.runtime import cgroups
+        from composer.runtime import migration
 
-        cgroups.keep_migration_warm()  # the first cgroup move's wait, while the container is made
+        migration.keep_migration_warm()  # the first cgroup move's wait, while the container is made
     try:
         return _make_and_start(paths, project, store, opts, slug)
     finally:
         if warm:
-            cgroups.stop_warming()
+            migration.stop_warming()
 
 
 def _make_and_start(paths: Paths, project: Project, store: ImageStore, opts: RunOptions,

@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from composer.errors import ComposerError
-from composer.runtime import capabilities, cgroups, seccomp, shim, syscalls
+from composer.runtime import capabilities, cgroups, migration, seccomp, shim, syscalls
 from composer.runtime.spec import load_spec
 from composer.runtime.state import Record, write_record
 from composer.values import replace
@@ -40,13 +40,13 @@ def start(
     """Fork the shim for ``argv`` (``shim.parse_args``); returns its backend in the caller at once.
 
     For the builtin backend the caller then pays the wait of the first cgroup
-    move while the shim works (``cgroups.prime_migration``), unless ``prime``
+    move while the shim works (``migration.prime_migration``), unless ``prime``
     is false (the ``zygote`` does it once it has answered). ``child_setup``
     runs first in the child (the zygote puts the caller's descriptors in place).
     """
     args = prepared(argv, record, directory)
     reap()
-    cgroups.stop_warming()  # (``keep_migration_warm``) before the fork: one thread forks without CPython's after-fork work
+    migration.stop_warming()  # (``keep_migration_warm``) before the fork: one thread forks without CPython's after-fork work
     try:
         child = syscalls.bare_fork()
     except OSError:
@@ -63,7 +63,7 @@ def start(
         shim.forked(args, *keep_fds)
     _CHILDREN.add(child)
     if prime and args.backend == "builtin":
-        cgroups.prime_migration()
+        migration.prime_migration()
     return str(args.backend)
 
 

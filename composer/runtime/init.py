@@ -100,7 +100,7 @@ def fork_container(
     *children*; ``_pid_namespace``), so the child is pid 1 there and enters
     the other namespaces on its own. The caller then moves the init into
     ``cgroup`` while it builds its rootfs, as runc's parent does (a move may
-    wait for an RCU grace period: see ``cgroups.prime_migration``); the init
+    wait for an RCU grace period: see ``migration.prime_migration``); the init
     waits for that (``InitPipes.joined``) before it unshares the cgroup
     namespace, so the container sees its own group as the root, and before it
     can exec. Until the init execs, every page either process writes gets

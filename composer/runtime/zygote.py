@@ -178,7 +178,7 @@ def _serve(conn: socket.socket) -> NoReturn:
         os.chdir("/")
         import pickle
 
-        from composer.runtime import cgroups, forkshim, seccomp
+        from composer.runtime import cgroups, forkshim, migration, seccomp
 
         with contextlib.suppress(Exception):  # looked up once, here, for every shim: ``forkshim.prepared`` does it
             cgroups.hierarchies()
@@ -195,7 +195,7 @@ def _serve(conn: socket.socket) -> NoReturn:
                     os.close(fd)
             conn.send(_NO_ERROR if error is None else pickle.dumps(error))
             if backend == "builtin":
-                cgroups.prime_migration()  # as ``forkshim.start`` does, once the caller has its answer
+                migration.prime_migration()  # as ``forkshim.start`` does, once the caller has its answer
     except BaseException:
         code = 1
     finally:

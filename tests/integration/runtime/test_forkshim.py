@@ -69,11 +69,11 @@ def test_migration_warmer_runs_until_the_start_stops_it(builtin_runtime: Runtime
     """``run``'s ``keep_migration_warm``: a thread moving the caller into its own group until the fork."""
     import threading
 
-    from composer.runtime import cgroups
+    from composer.runtime import migration
 
     before = threading.active_count()
-    cgroups.keep_migration_warm()
-    cgroups.keep_migration_warm()  # once
+    migration.keep_migration_warm()
+    migration.keep_migration_warm()  # once
     try:
         assert threading.active_count() == before + 1
         own = Path("/proc/self/cgroup").read_text()
@@ -83,6 +83,6 @@ def test_migration_warmer_runs_until_the_start_stops_it(builtin_runtime: Runtime
         assert _status(state.pid)["State"][0] in "RS"
         assert api.stop_container("warmed", builtin_runtime.run_root, signal.SIGKILL, timeout=5) == 137
     finally:
-        cgroups.stop_warming()
-        cgroups.stop_warming()  # a no-op once stopped
+        migration.stop_warming()
+        migration.stop_warming()  # a no-op once stopped
     assert threading.active_count() == before
