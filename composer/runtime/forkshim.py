@@ -24,7 +24,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from composer.errors import ComposerError
-from composer.runtime import capabilities, cgroups, migration, seccomp, shim, syscalls
+from composer.runtime import capabilities, cgroups, migration, seccomp, shim, shimargs, syscalls
 from composer.runtime.spec import load_spec
 from composer.runtime.state import Record, write_record
 from composer.values import replace
@@ -37,7 +37,7 @@ def start(
     argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequence[int], *,
     prime: bool = True, child_setup: Callable[[], None] | None = None,
 ) -> str:
-    """Fork the shim for ``argv`` (``shim.parse_args``); returns its backend in the caller at once.
+    """Fork the shim for ``argv`` (``shimargs.parse_args``); returns its backend in the caller at once.
 
     For the builtin backend the caller then pays the wait of the first cgroup
     move while the shim works (``migration.prime_migration``), unless ``prime``
@@ -67,9 +67,9 @@ def start(
     return str(args.backend)
 
 
-def prepared(argv: Sequence[str], record: Record, directory: Path) -> shim.ShimArgs:
+def prepared(argv: Sequence[str], record: Record, directory: Path) -> shimargs.ShimArgs:
     """The shim's arguments, with what it would read and make first (see the module docstring)."""
-    args = shim.parse_args(argv)
+    args = shimargs.parse_args(argv)
     args.record = record
     cgroups.hierarchies()  # cached for the shim too
     group = None

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import errno
-import functools
 import json
 import os
 import selectors
@@ -36,12 +35,13 @@ from typing import TYPE_CHECKING, NoReturn
 from composer.errors import ComposerError
 from composer.runtime import backends, cgroups, console, init, syscalls
 from composer.runtime.jsonlog import JsonLog, LineSplitter, rotation_options
+from composer.runtime.shimargs import ShimArgs, parse_args
 from composer.runtime.spec import Spec, load_spec
 from composer.runtime.state import Record, now_rfc3339, proc_start_time, read_record, write_record
 from composer.values import replace
 
 if TYPE_CHECKING:
-    import argparse
+    pass
 
 DRAIN_SECONDS = 2.0
 #: a terminal container's attach socket, in its runtime directory
@@ -393,72 +393,6 @@ def _reap_others(container_pid: int) -> None:
         os.waitpid(info.si_pid, 0)
 
 
-class ShimArgs:
-    """The shim's command line (``parse_args``), plus what ``forkshim.prepared`` made for it."""
-
-    def __init__(self) -> None:
-        self.id = ""
-        self.bundle = ""
-        self.root = ""
-        self.log = ""
-        self.sync_fd: int | None = None
-        self.exec_fifo: str | None = None
-        self.cleanup_mount: list[str] | None = None
-        self.stdio: str | None = None
-        self.backend = "builtin"
-        self.record: Record | None = None
-        self.spec: Spec | None = None
-        self.cgroup: cgroups.Cgroup | None = None
-        self.program: bytes | None = None
-
-
-#: option -> attribute, for ``parse_args``'s fast path (the options ``api`` passes, each with a value)
-_OPTIONS = {"--id": "id", "--bundle": "bundle", "--root": "root", "--log": "log", "--sync-fd": "sync_fd",
-            "--exec-fifo": "exec_fifo", "--cleanup-mount": "cleanup_mount", "--stdio": "stdio",
-            "--backend": "backend"}
-
-
-def parse_args(argv: Sequence[str] | None) -> ShimArgs:
-    """The arguments; those ``api`` passes without argparse (~4 ms of imports on a container start)."""
-    if argv is not None and len(argv) % 2 == 0:
-        out = ShimArgs()
-        seen: set[str] = set()
-        for option, value in zip(argv[::2], argv[1::2], strict=True):
-            name = _OPTIONS.get(option)
-            if name is None or value.startswith("-"):
-                break
-            if name == "cleanup_mount":
-                out.cleanup_mount = [*(out.cleanup_mount or []), value]
-            elif name == "sync_fd":
-                if not value.isdigit():
-                    break
-                out.sync_fd = int(value)
-            else:
-                setattr(out, name, value)
-            seen.add(name)
-        else:
-            if {"id", "bundle", "root", "log"} <= seen and out.backend in backends.KNOWN:
-                return out
-    return _parser().parse_args(argv, namespace=ShimArgs())
-
-
-@functools.cache
-def _parser() -> argparse.ArgumentParser:
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="composer.runtime.shim")
-    parser.add_argument("--id", required=True)
-    parser.add_argument("--bundle", required=True)
-    parser.add_argument("--root", required=True, help="the runtime's state directory")
-    parser.add_argument("--log", required=True, help="json-file log to append to")
-    parser.add_argument("--sync-fd", type=int, help="pipe to report the start on")
-    parser.add_argument("--exec-fifo", help="wait for `start` on this fifo before exec")
-    parser.add_argument("--cleanup-mount", action="append", help="detach after exit")
-    parser.add_argument("--stdio", help="the caller's descriptors (console.Stdio.to_arg)")
-    parser.add_argument("--backend", default="builtin", choices=backends.KNOWN, help="OCI runtime to use")
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.sync_fd is not None:
@@ -466,6 +400,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if os.fork():
         os._exit(0)  # the caller reaps this one; the grandchild is re-parented
     return serve(args)
+
+
+def detach(*keep_fds: int) -> None:
+    """A new session, /dev/null on stdio, every other descriptor but ``keep_fds`` closed (in a fresh fork)."""
+    os.setsid()
+    devnull = os.open("/dev/null", os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    keep = sorted(set(keep_fds))
+    for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
+        os.closerange(low + 1, high)
 
 
 def forked(args: ShimArgs, keep_fd: int, *more: int) -> NoReturn:
@@ -479,13 +424,7 @@ def forked(args: ShimArgs, keep_fd: int, *more: int) -> NoReturn:
     """
     code = 0
     try:
-        os.setsid()
-        devnull = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        keep = sorted({keep_fd, *more})
-        for low, high in zip([2, *keep], [*keep, 1 << 16], strict=True):
-            os.closerange(low + 1, high)
+        detach(keep_fd, *more)
         with contextlib.suppress(ValueError, OSError):
             signal.set_wakeup_fd(-1)
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGPIPE, signal.SIGCHLD):

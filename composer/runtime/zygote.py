@@ -165,13 +165,9 @@ def request(argv: Sequence[str], record: Record, directory: Path, keep_fds: Sequ
 def _serve(conn: socket.socket) -> NoReturn:
     code = 0
     try:
-        os.setsid()
-        devnull = os.open("/dev/null", os.O_RDWR)
-        for fd in (0, 1, 2):
-            os.dup2(devnull, fd)
-        keep = conn.fileno()
-        os.closerange(3, keep)
-        os.closerange(keep + 1, 1 << 16)
+        from composer.runtime.shim import detach
+
+        detach(conn.fileno())
         for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT):
             signal.signal(sig, signal.SIG_DFL)
         signal.signal(signal.SIGCHLD, signal.SIG_IGN)

@@ -1,15 +1,15 @@
-"""The shim's command line (``shim.parse_args``): the options ``api`` passes are read without argparse."""
+"""The shim's command line (``shimargs.parse_args``): the options ``api`` passes are read without argparse."""
 
 from __future__ import annotations
 
 import pytest
 
-from composer.runtime import shim
+from composer.runtime import shimargs
 
 BASE = ["--id", "c1", "--bundle", "/b", "--root", "/r", "--log", "/l"]
 
 
-def _fields(args: shim.ShimArgs) -> dict[str, object]:
+def _fields(args: shimargs.ShimArgs) -> dict[str, object]:
     return {k: v for k, v in vars(args).items() if k not in ("record", "spec", "cgroup", "program")}
 
 
@@ -20,8 +20,8 @@ def _fields(args: shim.ShimArgs) -> dict[str, object]:
     ["--stdio", ""],
 ])
 def test_the_fast_path_reads_what_argparse_reads(extra: list[str]) -> None:
-    fast = shim.parse_args([*BASE, *extra])
-    full = shim._parser().parse_args([*BASE, *extra], namespace=shim.ShimArgs())
+    fast = shimargs.parse_args([*BASE, *extra])
+    full = shimargs._parser().parse_args([*BASE, *extra], namespace=shimargs.ShimArgs())
     assert _fields(fast) == _fields(full)
     assert fast.record is None and fast.spec is None and fast.cgroup is None and fast.program is None
 
@@ -34,4 +34,4 @@ def test_the_fast_path_reads_what_argparse_reads(extra: list[str]) -> None:
 ])
 def test_anything_else_gets_argparse_and_its_error(argv: list[str]) -> None:
     with pytest.raises(SystemExit):
-        shim.parse_args(argv)
+        shimargs.parse_args(argv)
